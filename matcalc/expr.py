@@ -1,0 +1,532 @@
+"""The typed IR: immutable, hash-consed expression nodes with symbolic shapes.
+
+Equal subtrees are one object (``a is b`` ⇔ structurally equal), so sharing is free and caches can
+key on identity. Nodes hold data only; the rules for each node type (shape, differential, adjoint,
+printing, code) live in the pass modules, in tables keyed by node class.
+
+Shapes are ``(rows, cols)`` of ints or sympy symbols. Every value is two-dimensional: a column
+vector is n×1, a row vector 1×n and a scalar 1×1 — so one product rule covers every case.
+
+The constructors below (``add``, ``mul``, ``hadamard`` …) only flatten and drop neutral elements;
+everything smarter is a named rule in simplify.py.
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Iterable, Union
+
+import sympy
+
+Dim = Union[int, sympy.Expr]
+Shape = tuple[Dim, Dim]
+SCALAR: Shape = (1, 1)
+
+_interned: "weakref.WeakValueDictionary[tuple, Expr]" = weakref.WeakValueDictionary()
+
+
+class Expr:
+    """Base node: ``children`` are sub-expressions, ``params`` hashable data, ``shape`` the result."""
+
+    __slots__ = ("children", "params", "shape", "__weakref__")
+    children: tuple["Expr", ...]
+    params: tuple
+    shape: Shape
+
+    def __new__(cls, children: tuple["Expr", ...], params: tuple, shape: Shape):
+        key = (cls, children, params, shape)
+        node = _interned.get(key)
+        if node is None:
+            node = object.__new__(cls)
+            object.__setattr__(node, "children", children)
+            object.__setattr__(node, "params", params)
+            object.__setattr__(node, "shape", shape)
+            _interned[key] = node
+        return node
+
+    def __setattr__(self, name, value):
+        raise AttributeError("expressions are immutable")
+
+    def __reduce__(self):
+        raise TypeError("expressions are interned; rebuild them rather than pickling")
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.shape == SCALAR
+
+    @property
+    def is_column(self) -> bool:
+        return self.shape[1] == 1 and self.shape[0] != 1
+
+    @property
+    def is_row(self) -> bool:
+        return self.shape[0] == 1 and self.shape[1] != 1
+
+    @property
+    def is_vector(self) -> bool:
+        return self.is_column or self.is_row
+
+    def rebuild(self, children: Iterable["Expr"]) -> "Expr":
+        """The same node over new children (through the smart constructor of its class)."""
+        return REBUILD[type(self)](self, tuple(children))
+
+    def __repr__(self) -> str:
+        inner = ", ".join([*map(repr, self.params), *map(repr, self.children)])
+        return f"{type(self).__name__}({inner})"
+
+
+# ── leaves ────────────────────────────────────────────────────────────────────────────────────────
+
+class Var(Expr):
+    """A free variable. ``domain``: real, positive, symmetric, spd, simplex or onehot."""
+    __slots__ = ()
+
+    @property
+    def name(self) -> str:
+        return self.params[0]
+
+    @property
+    def domain(self) -> str:
+        return self.params[1]
+
+
+class Const(Expr):
+    """A scalar constant: a sympy number or an expression in dimension symbols (e.g. ``n``)."""
+    __slots__ = ()
+
+    @property
+    def value(self) -> sympy.Expr:
+        return self.params[0]
+
+
+class Identity(Expr):
+    __slots__ = ()
+
+
+class Zero(Expr):
+    __slots__ = ()
+
+
+class Differential(Expr):
+    """The placeholder ``d(child)`` in a differential: the tangent of ``child``."""
+    __slots__ = ()
+
+
+class Ref(Expr):
+    """A user definition: prints as its name, evaluates as its body (the only child)."""
+    __slots__ = ()
+
+    @property
+    def name(self) -> str:
+        return self.params[0]
+
+
+# ── operations ────────────────────────────────────────────────────────────────────────────────────
+
+class Add(Expr):
+    __slots__ = ()
+
+
+class Product(Expr):
+    """Scalar factors (1×1, commuting) times a chain of matrix products, in order."""
+    __slots__ = ()
+
+
+class Hadamard(Expr):
+    __slots__ = ()
+
+
+class Broadcast(Expr):
+    """A scalar child repeated over ``shape`` (``1 − s`` is Add(Broadcast(1), −s))."""
+    __slots__ = ()
+
+
+class Transpose(Expr):
+    __slots__ = ()
+
+
+class Elementwise(Expr):
+    """A scalar function applied entry by entry; ``params[0]`` names its row in functions.py."""
+    __slots__ = ()
+
+    @property
+    def function(self) -> str:
+        return self.params[0]
+
+
+class Power(Expr):
+    """Elementwise ``base .^ exponent`` with a scalar exponent (the ordinary power for scalars)."""
+    __slots__ = ()
+
+
+class Inverse(Expr):
+    __slots__ = ()
+
+
+class Det(Expr):
+    __slots__ = ()
+
+
+class LogDet(Expr):
+    __slots__ = ()
+
+
+class Trace(Expr):
+    __slots__ = ()
+
+
+class DiagVec(Expr):
+    """``diag(A)``: the diagonal of a square matrix as a column vector."""
+    __slots__ = ()
+
+
+class DiagMat(Expr):
+    """``Diag(v)``: the diagonal matrix with the entries of a vector."""
+    __slots__ = ()
+
+
+class Sum(Expr):
+    """The sum of all entries."""
+    __slots__ = ()
+
+
+class Softmax(Expr):
+    __slots__ = ()
+
+
+class LogSumExp(Expr):
+    __slots__ = ()
+
+
+class Norm(Expr):
+    """The 2-norm of a vector, the Frobenius norm of a matrix."""
+    __slots__ = ()
+
+
+class Kron(Expr):
+    __slots__ = ()
+
+
+class Frobenius(Expr):
+    """``A : B = Σ A∘B``."""
+    __slots__ = ()
+
+
+class PartialTrace(Expr):
+    """The adjoint of a Kronecker factor. ``params = (which, a, b, c, d)``: the child is viewed as
+    an a×b grid of c×d blocks; ``which == 2`` traces each block (c = d), giving a×b, and
+    ``which == 1`` sums the diagonal blocks (a = b), giving c×d."""
+    __slots__ = ()
+
+
+# ── constructors ──────────────────────────────────────────────────────────────────────────────────
+
+def var(name: str, shape: Shape, domain: str = "real") -> Var:
+    return Var((), (name, domain), shape)
+
+
+def const(value) -> Const:
+    return Const((), (sympy.sympify(value),), SCALAR)
+
+
+ONE = const(1)
+MINUS_ONE = const(-1)
+
+
+def identity(n: Dim) -> Expr:
+    return ONE if n == 1 else Identity((), (), (n, n))
+
+
+def zero(shape: Shape) -> Zero:
+    return Zero((), (), shape)
+
+
+def differential(of: Expr) -> Differential:
+    return Differential((of,), (), of.shape)
+
+
+def ref(name: str, body: Expr) -> Ref:
+    return Ref((body,), (name,), body.shape)
+
+
+def broadcast(scalar: Expr, shape: Shape) -> Expr:
+    if shape == SCALAR or isinstance(scalar, Zero):
+        return scalar if shape == SCALAR else zero(shape)
+    return Broadcast((scalar,), (), shape)
+
+
+def ones(shape: Shape) -> Expr:
+    return broadcast(ONE, shape)
+
+
+def _check_same(op: str, items: tuple[Expr, ...]) -> Shape:
+    shape = items[0].shape
+    for item in items[1:]:
+        if item.shape != shape:
+            raise AssertionError(f"{op}: shape {item.shape} != {shape}")
+    return shape
+
+
+def add(*terms: Expr) -> Expr:
+    flat: list[Expr] = []
+    for term in terms:
+        flat.extend(term.children if isinstance(term, Add) else (term,))
+    shape = _check_same("add", tuple(flat))
+    kept = [t for t in flat if not isinstance(t, Zero)]
+    if not kept:
+        return zero(shape)
+    return kept[0] if len(kept) == 1 else Add(tuple(kept), (), shape)
+
+
+def chain_shape(factors: Iterable[Expr]) -> Shape:
+    """The shape of a product: scalars scale, the rest must chain."""
+    chain = [f.shape for f in factors if f.shape != SCALAR]
+    if not chain:
+        return SCALAR
+    for left, right in zip(chain, chain[1:]):
+        if left[1] != right[0]:
+            raise AssertionError(f"product: {left} times {right}")
+    return (chain[0][0], chain[-1][1])
+
+
+def mul(*factors: Expr) -> Expr:
+    """Product of scalars and matrices; flattens, folds numeric constants, drops ones and identities."""
+    flat: list[Expr] = []
+    for factor in factors:
+        # A scalar-valued sub-product stays one factor: flattening it would break the chain.
+        if isinstance(factor, Product) and not (factor.is_scalar and len(factors) > 1
+                                                and any(not f.is_scalar for f in factors)):
+            flat.extend(factor.children)
+        else:
+            flat.append(factor)
+    shape = chain_shape(flat)
+    if any(isinstance(f, Zero) for f in flat):
+        return zero(shape)
+    coefficient = sympy.Integer(1)
+    rest: list[Expr] = []
+    for f in flat:
+        if isinstance(f, Const):
+            coefficient *= f.value
+        else:
+            rest.append(f)
+    if coefficient == 0:
+        return zero(shape)
+    chain = [f for f in rest if f.is_scalar or not isinstance(f, Identity)]
+    if not any(not f.is_scalar for f in chain) and shape != SCALAR:
+        chain.append(identity(shape[0]))  # a scaled identity: keep one I
+    items = ([const(coefficient)] if coefficient != 1 else []) + chain
+    if not items:
+        return ONE
+    if len(items) == 1:
+        return items[0]
+    scalars = [f for f in items if f.is_scalar]
+    matrices = [f for f in items if not f.is_scalar]
+    return Product(tuple(scalars + matrices), (), shape)
+
+
+def neg(x: Expr) -> Expr:
+    return mul(MINUS_ONE, x)
+
+
+def sub(a: Expr, b: Expr) -> Expr:
+    return add(a, neg(b))
+
+
+def scale(c, x: Expr) -> Expr:
+    return mul(const(c) if not isinstance(c, Expr) else c, x)
+
+
+def hadamard(*factors: Expr) -> Expr:
+    flat: list[Expr] = []
+    for factor in factors:
+        flat.extend(factor.children if isinstance(factor, Hadamard) else (factor,))
+    shape = _check_same("hadamard", tuple(flat))
+    if any(isinstance(f, Zero) for f in flat):
+        return zero(shape)
+    kept = [f for f in flat if not (isinstance(f, Broadcast) and f.children[0] is ONE)]
+    if shape == SCALAR:
+        return mul(*kept)
+    if not kept:
+        return ones(shape)
+    return kept[0] if len(kept) == 1 else Hadamard(tuple(kept), (), shape)
+
+
+def transpose(x: Expr) -> Expr:
+    if x.is_scalar:
+        return x
+    if isinstance(x, Transpose):
+        return x.children[0]
+    if isinstance(x, (Zero, Identity)):
+        return zero((x.shape[1], x.shape[0])) if isinstance(x, Zero) else x
+    return Transpose((x,), (), (x.shape[1], x.shape[0]))
+
+
+def elementwise(function: str, x: Expr) -> Elementwise:
+    return Elementwise((x,), (function,), x.shape)
+
+
+def power(base: Expr, exponent: Expr) -> Expr:
+    if isinstance(exponent, Const) and exponent.value == 1:
+        return base
+    if isinstance(exponent, Const) and exponent.value == 0:
+        return ones(base.shape)
+    if isinstance(base, Const) and isinstance(exponent, Const):
+        return const(base.value ** exponent.value)
+    return Power((base, exponent), (), base.shape)
+
+
+def reciprocal(x: Expr) -> Expr:
+    return power(x, MINUS_ONE)
+
+
+def unary(cls: type, x: Expr, shape: Shape) -> Expr:
+    return cls((x,), (), shape)
+
+
+def inverse(x: Expr) -> Expr:
+    if isinstance(x, Identity):
+        return x
+    if x.is_scalar:
+        return reciprocal(x)
+    return unary(Inverse, x, x.shape)
+
+
+def det(x: Expr) -> Expr:
+    return x if x.is_scalar else unary(Det, x, SCALAR)
+
+
+def logdet(x: Expr) -> Expr:
+    return unary(LogDet, x, SCALAR)
+
+
+def trace(x: Expr) -> Expr:
+    if x.is_scalar:
+        return x
+    if isinstance(x, Zero):
+        return zero(SCALAR)
+    return unary(Trace, x, SCALAR)
+
+
+def diag_vec(x: Expr) -> Expr:
+    return unary(DiagVec, x, (x.shape[0], 1))
+
+
+def diag_mat(v: Expr) -> Expr:
+    n = v.shape[0] if v.shape[1] == 1 else v.shape[1]
+    if isinstance(v, Zero):
+        return zero((n, n))
+    return unary(DiagMat, v, (n, n))
+
+
+def total(x: Expr) -> Expr:
+    """``sum(x)``: the sum of all entries."""
+    if x.is_scalar:
+        return x
+    if isinstance(x, Zero):
+        return zero(SCALAR)
+    return unary(Sum, x, SCALAR)
+
+
+def softmax(x: Expr) -> Expr:
+    return unary(Softmax, x, x.shape)
+
+
+def logsumexp(x: Expr) -> Expr:
+    return unary(LogSumExp, x, SCALAR)
+
+
+def norm(x: Expr) -> Expr:
+    return unary(Norm, x, SCALAR)
+
+
+def kron(a: Expr, b: Expr) -> Expr:
+    shape = (a.shape[0] * b.shape[0], a.shape[1] * b.shape[1])
+    if isinstance(a, Zero) or isinstance(b, Zero):
+        return zero(shape)
+    if a.is_scalar or b.is_scalar:
+        return mul(a, b)
+    return Kron((a, b), (), shape)
+
+
+def frobenius(a: Expr, b: Expr) -> Expr:
+    _check_same("frobenius", (a, b))
+    if isinstance(a, Zero) or isinstance(b, Zero):
+        return zero(SCALAR)
+    if a.is_scalar:
+        return mul(a, b)
+    return Frobenius((a, b), (), SCALAR)
+
+
+def partial_trace(x: Expr, which: int, grid: Shape, block: Shape) -> Expr:
+    shape = grid if which == 2 else block
+    if isinstance(x, Zero):
+        return zero(shape)
+    return PartialTrace((x,), (which, *grid, *block), shape)
+
+
+def _rebuild_unary(constructor):
+    return lambda node, children: constructor(children[0])
+
+
+REBUILD = {
+    Var: lambda node, children: node,
+    Const: lambda node, children: node,
+    Identity: lambda node, children: node,
+    Zero: lambda node, children: node,
+    Differential: lambda node, children: differential(children[0]),
+    Ref: lambda node, children: ref(node.name, children[0]),
+    Add: lambda node, children: add(*children),
+    Product: lambda node, children: mul(*children),
+    Hadamard: lambda node, children: hadamard(*children),
+    Broadcast: lambda node, children: broadcast(children[0], node.shape),
+    Transpose: _rebuild_unary(transpose),
+    Elementwise: lambda node, children: elementwise(node.function, children[0]),
+    Power: lambda node, children: power(*children),
+    Inverse: _rebuild_unary(inverse),
+    Det: _rebuild_unary(det),
+    LogDet: _rebuild_unary(logdet),
+    Trace: _rebuild_unary(trace),
+    DiagVec: _rebuild_unary(diag_vec),
+    DiagMat: _rebuild_unary(diag_mat),
+    Sum: _rebuild_unary(total),
+    Softmax: _rebuild_unary(softmax),
+    LogSumExp: _rebuild_unary(logsumexp),
+    Norm: _rebuild_unary(norm),
+    Kron: lambda node, children: kron(*children),
+    Frobenius: lambda node, children: frobenius(*children),
+    PartialTrace: lambda node, children: partial_trace(children[0], node.params[0], node.params[1:3],
+                                                       node.params[3:5]),
+}
+
+NODE_TYPES = tuple(REBUILD)
+
+
+def depends_on(e: Expr, targets: frozenset, _memo: dict | None = None) -> bool:
+    """Whether ``e`` contains any node in ``targets`` (looking through Refs)."""
+    memo = {} if _memo is None else _memo
+    key = id(e)
+    if key not in memo:
+        memo[key] = e in targets or any(depends_on(c, targets, memo) for c in e.children)
+    return memo[key]
+
+
+def contains(e: Expr, target: Expr) -> bool:
+    return depends_on(e, frozenset((target,)))
+
+
+def walk(e: Expr, into_refs: bool = True) -> Iterable[Expr]:
+    """Every distinct node once, children before parents."""
+    seen: set[int] = set()
+    order: list[Expr] = []
+    stack: list[tuple[Expr, bool]] = [(e, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        if into_refs or not isinstance(node, Ref):
+            stack.extend((c, False) for c in reversed(node.children))
+    return order
