@@ -530,3 +530,16 @@ def walk(e: Expr, into_refs: bool = True) -> Iterable[Expr]:
         if into_refs or not isinstance(node, Ref):
             stack.extend((c, False) for c in reversed(node.children))
     return order
+
+
+def substitute(e: Expr, mapping: dict[Expr, Expr]) -> Expr:
+    """``e`` with every node in ``mapping`` replaced, rebuilt through the smart constructors."""
+    memo: dict[Expr, Expr] = {}
+    for node in walk(e):
+        if node in mapping:
+            memo[node] = mapping[node]
+        elif node.children:
+            memo[node] = node.rebuild(memo[c] for c in node.children)
+        else:
+            memo[node] = node
+    return memo[e]

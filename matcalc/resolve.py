@@ -82,6 +82,7 @@ class ResolvedProgram:
     definitions: dict[str, E.Ref]        # every definition, in order
     output: E.Ref                        # the last definition (or the bare expression)
     dimensions: tuple[sympy.Symbol, ...] = field(default=())
+    spans: dict[str, Span] = field(default_factory=dict)   # where each name is defined or first used
 
 
 class _Resolver:
@@ -96,6 +97,7 @@ class _Resolver:
         self.checks: list[Callable[[], None]] = []
         self._vars: dict[str, E.Var] = {}
         self._refs: dict[str, E.Ref] = {}
+        self.spans: dict[str, Span] = {}
 
     # ── helpers ───────────────────────────────────────────────────────────────────────────────
     def text(self, span: Span) -> str:
@@ -173,6 +175,7 @@ class _Resolver:
             if isinstance(st, s.Definition):
                 name = st.name.text
                 self.check_new_name(name, st.name.span)
+                self.spans[name] = st.name.span
                 self.defined[name] = self.expression(st.value)
                 last_name = name
             elif isinstance(st, s.ExpressionStatement):
@@ -180,6 +183,7 @@ class _Resolver:
                     raise NameResolutionError("an expression on its own must be the last statement",
                                               st.span, hint="give it a name: f = …")
                 last_name = next(n for n in ("f", "f_", "f__") if n not in self.defined)
+                self.spans[last_name] = st.span
                 self.defined[last_name] = self.expression(st.value)
         if last_name is None:
             raise NameResolutionError("the program declares variables but defines nothing", None,
@@ -195,7 +199,12 @@ class _Resolver:
         variables = {name: self.var(name) for name in self.var_order}
         dims = sorted({sym for v in variables.values() for d in v.shape
                        for sym in sympy.sympify(d).free_symbols}, key=str)
-        return ResolvedProgram(self.source, variables, definitions, definitions[last_name], tuple(dims))
+        for name, (_, _, span) in self.declared.items():
+            self.spans.setdefault(name, span)
+        for name, u in self.undeclared.items():
+            self.spans.setdefault(name, u.span)
+        return ResolvedProgram(self.source, variables, definitions, definitions[last_name], tuple(dims),
+                               self.spans)
 
     def declare(self, st: s.Declaration) -> None:
         domain = st.domain

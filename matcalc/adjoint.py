@@ -1,0 +1,93 @@
+"""Adjoints of the linear pieces of a differential: one row per node type that can carry a
+differential linearly. A row answers: given ``G : node`` where the differential sits in child j,
+what ``G′`` gives ``G : node = G′ : child_j``? (JAX's transpose rules; bilinear nodes declare
+both sides in one row.)
+
+``peel`` moves one level; ``pull_back`` repeats it until only the differential is left.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from . import expr as E
+
+
+@dataclass(frozen=True)
+class AdjointRule:
+    identity: str     # the identity it applies, for the derivation text
+    cotangent: Callable[[E.Expr, E.Expr, int], E.Expr]   # (G, node, j) -> G′
+
+
+def _product(G: E.Expr, node: E.Expr, j: int) -> E.Expr:
+    factors = node.children
+    if factors[j].is_scalar:                       # G : (a M) = (G : M) a
+        rest = E.mul(*(f for k, f in enumerate(factors) if k != j))
+        return E.frobenius(G, rest)
+    scalars = [f for f in factors if f.is_scalar]
+    chain = [f for f in factors if not f.is_scalar]
+    k = [i for i, f in enumerate(factors) if not f.is_scalar].index(j)
+    left, right = chain[:k], chain[k + 1:]          # G : (L X R) = (Lᵀ G Rᵀ) : X
+    return E.mul(*scalars, *(E.transpose(f) for f in reversed(left)), G,
+                 *(E.transpose(f) for f in reversed(right)))
+
+
+def _kron(G: E.Expr, node: E.Expr, j: int) -> E.Expr:
+    A, B = node.children
+    (m, n), (p, q) = A.shape, B.shape
+    if j == 0:   # G : (dA ⊗ B) = tr₂(G (I ⊗ Bᵀ)) : dA
+        return E.partial_trace(E.mul(G, E.kron(E.identity(n), E.transpose(B))), 2, (m, n), (p, p))
+    # G : (A ⊗ dB) = tr₁((Aᵀ ⊗ I) G) : dB
+    return E.partial_trace(E.mul(E.kron(E.transpose(A), E.identity(p)), G), 1, (n, n), (p, q))
+
+
+def _partial_trace(G: E.Expr, node: E.Expr, j: int) -> E.Expr:
+    which, a, b, c, d = node.params
+    if which == 2:    # G : tr₂(M) = (G ⊗ I) : M
+        return E.kron(G, E.identity(c))
+    return E.kron(E.identity(a), G)    # G : tr₁(M) = (I ⊗ G) : M
+
+
+def _diag_mat(G: E.Expr, node: E.Expr, j: int) -> E.Expr:
+    v = node.children[0]
+    g = E.diag_vec(G)
+    return g if v.is_column else E.transpose(g)
+
+
+ADJOINTS: dict[type, AdjointRule] = {
+    E.Add: AdjointRule("A : (B + C) = A : B + A : C", lambda G, node, j: G),
+    E.Product: AdjointRule("A : (BC) = (ACᵀ) : B = (BᵀA) : C", _product),
+    E.Hadamard: AdjointRule("A : (B ∘ C) = (A ∘ B) : C",
+                            lambda G, node, j: E.hadamard(G, *(c for k, c in enumerate(node.children)
+                                                               if k != j))),
+    E.Frobenius: AdjointRule("a : (B : C) = (a B) : C",
+                             lambda G, node, j: E.mul(G, node.children[1 - j])),
+    E.Kron: AdjointRule("A : (B ⊗ C) = tr₂(A (I ⊗ Cᵀ)) : B = tr₁((Bᵀ ⊗ I) A) : C", _kron),
+    E.Broadcast: AdjointRule("A : (b 𝟏) = sum(A) : b", lambda G, node, j: E.total(G)),
+    E.Transpose: AdjointRule("A : Bᵀ = Aᵀ : B", lambda G, node, j: E.transpose(G)),
+    E.Trace: AdjointRule("a : tr(B) = (a I) : B",
+                         lambda G, node, j: E.mul(G, E.identity(node.children[0].shape[0]))),
+    E.Sum: AdjointRule("a : sum(B) = (a 𝟏) : B",
+                       lambda G, node, j: E.broadcast(G, node.children[0].shape)),
+    E.DiagVec: AdjointRule("a : diag(B) = Diag(a) : B", lambda G, node, j: E.diag_mat(G)),
+    E.DiagMat: AdjointRule("A : Diag(b) = diag(A) : b", _diag_mat),
+    E.PartialTrace: AdjointRule("A : tr₂(B) = (A ⊗ I) : B", _partial_trace),
+}
+
+
+def peel(G: E.Expr, L: E.Expr, D: E.Expr) -> list[tuple[E.Expr, E.Expr]]:
+    """One level: ``G : L`` as a sum of ``G′ : L′`` over the children of L that contain D."""
+    rule = ADJOINTS.get(type(L))
+    if rule is None:
+        raise AssertionError(f"{type(L).__name__} is not linear in the differential")
+    slots = [j for j, c in enumerate(L.children) if E.contains(c, D)]
+    if not isinstance(L, E.Add) and len(slots) != 1:
+        raise AssertionError(f"{type(L).__name__} is not linear in the differential")
+    return [(rule.cotangent(G, L, j), L.children[j]) for j in slots]
+
+
+def pull_back(G: E.Expr, L: E.Expr, D: E.Expr) -> E.Expr:
+    """``G′`` with ``G : L = G′ : D`` for an expression L linear in the differential D."""
+    if L is D:
+        return G
+    return E.add(*(pull_back(g, child, D) for g, child in peel(G, L, D)))

@@ -1,0 +1,236 @@
+"""The one module that sequences the stages: choose the kind of derivative, run reverse mode over
+the definitions (or forward mode for Jacobians), simplify, and record the derivation as ``Step``s.
+
+Reverse mode works definition by definition, as a person does on paper: for ``v = body`` with
+cotangent G_v (so that dE = G_v : dv + …), take the differential of the body in terms of the
+differentials of the definitions and variables it uses, then move everything but each differential
+to the left of the Frobenius product with the adjoint table. Each substitution and each adjoint
+move is one step of the derivation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import expr as E
+from .adjoint import ADJOINTS, peel, pull_back
+from .differential import differential
+from .errors import NameResolutionError, UnsupportedError
+from .jacobian import jacobian
+from .resolve import ResolvedProgram
+from .shapes import describe_shape
+from .simplify import simplify, tidy_differential
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a derivation: ``lhs = rhs`` justified by ``rule``."""
+    rule: str
+    lhs: E.Expr
+    rhs: E.Expr
+
+
+@dataclass
+class Derivative:
+    """The derivatives of ``of`` with respect to each of ``wrt``, and how they were obtained."""
+    program: ResolvedProgram
+    of: E.Ref
+    wrt: list[E.Var]
+    order: int
+    kind: str                                   # gradient, jacobian, derivative or hessian
+    results: dict[str, E.Expr]
+    steps: list[Step] = field(default_factory=list)
+
+
+def _presented(G: E.Expr, L: E.Expr) -> E.Expr:
+    """``G : L`` kept as written (not simplified), for a derivation line; ``1 : L`` is just L
+    and a scalar G multiplies."""
+    if L.is_scalar:
+        return L if G is E.ONE else E.Product((G, L), (), E.SCALAR)
+    return E.Frobenius((G, L), (), E.SCALAR)
+
+
+def _line(terms: list[tuple[E.Expr, E.Expr]]) -> E.Expr:
+    return E.Add(tuple(_presented(G, L) for G, L in terms), (), E.SCALAR) if len(terms) > 1 \
+        else _presented(*terms[0])
+
+
+def _boundaries(body: E.Expr, active: frozenset) -> list[E.Expr]:
+    """The definitions and variables a body uses directly that depend on what we differentiate."""
+    memo: dict = {}
+    found = []
+    for node in E.walk(body, into_refs=False):
+        if isinstance(node, (E.Ref, E.Var)) and node is not body and E.depends_on(node, active, memo):
+            found.append(node)
+    return found
+
+
+def reverse_mode(of: E.Ref, wrt: list[E.Var], record: bool) -> tuple[dict[E.Var, E.Expr], list[Step]]:
+    """Gradients of the scalar ``of`` by reverse mode over definitions, with the derivation."""
+    active = frozenset(wrt)
+    memo: dict = {}
+    refs = [n for n in E.walk(of) if isinstance(n, E.Ref) and E.depends_on(n, active, memo)]
+    cotangent: dict[E.Expr, E.Expr] = {of: E.ONE}
+    steps: list[Step] = []
+    d_out = E.differential(of)
+    # The running right-hand side of dE = Σ G : L, kept as (G, L) pairs for the derivation.
+    line: list[tuple[E.Expr, E.Expr]] = [(E.ONE, d_out)]
+    for ref in reversed(refs):
+        if ref not in cotangent:
+            continue
+        G = simplify(cotangent.pop(ref))
+        boundaries = _boundaries(ref.children[0], active)
+        seeds = {b: E.differential(b) for b in boundaries}
+        body = ref.children[0]
+        L = tidy_differential(E.substitute(differential(body, seeds, through_refs=False), {body: ref}))
+        if record:
+            steps.append(Step(f"differential of {ref.name} = …", E.differential(ref), L))
+            line = _substitute_in_line(line, ref, G, L, steps, d_out)
+        for b in boundaries:
+            D = seeds[b]
+            if E.contains(L, D):
+                contribution = pull_back(G, L, D)
+                cotangent[b] = E.add(cotangent[b], contribution) if b in cotangent else contribution
+    return {x: simplify(cotangent.get(x, E.zero(x.shape))) for x in wrt}, steps
+
+
+def _substitute_in_line(line, ref, G, L, steps, d_out):
+    """Replace the terms G : d(ref) by G : L, then move G across L one adjoint at a time."""
+    D_ref = E.differential(ref)
+    kept = [(g, l) for g, l in line if l is not D_ref]
+    working = [(G, L)]
+    if kept or G is not E.ONE:
+        steps.append(Step(f"substitute d{ref.name}", d_out, _line(kept + working)))
+    while any(not isinstance(l, E.Differential) for _, l in working):
+        rules = dict.fromkeys(ADJOINTS[type(l)].identity for _, l in working
+                              if not isinstance(l, E.Differential))
+        moved = []
+        for g, l in working:
+            moved.extend([(g, l)] if isinstance(l, E.Differential) else _peel_all(g, l))
+        previous = _line(kept + working)
+        working = [(simplify(g), l) for g, l in moved]
+        if _line(kept + working) is not previous:
+            steps.append(Step("; ".join(rules), d_out, _line(kept + working)))
+    merged: dict[E.Expr, E.Expr] = {}
+    for g, l in kept + working:
+        merged[l] = simplify(E.add(merged[l], g)) if l in merged else g
+    if len(merged) < len(kept) + len(working):
+        steps.append(Step("collect terms", d_out, _line([(g, l) for l, g in merged.items()])))
+    return [(g, l) for l, g in merged.items()]
+
+
+def _differentials_in(L: E.Expr) -> list[E.Expr]:
+    return [n for n in E.walk(L, into_refs=False) if isinstance(n, E.Differential)]
+
+
+def _peel_all(G: E.Expr, L: E.Expr) -> list[tuple[E.Expr, E.Expr]]:
+    """One adjoint move on ``G : L``, for every differential L contains."""
+    pieces = []
+    seen = set()
+    for D in _differentials_in(L):
+        for g, child in peel(G, L, D):
+            if (id(child), id(D)) in seen:
+                continue
+            seen.add((id(child), id(D)))
+            pieces.append((g, child))
+    return _dedupe(pieces, L)
+
+
+def _dedupe(pieces, L):
+    if isinstance(L, E.Add):
+        unique = []
+        for g, child in pieces:
+            if all(child is not c for _, c in unique):
+                unique.append((g, child))
+        return unique
+    return pieces[:1] if pieces else pieces
+
+
+def forward_derivative(f: E.Expr, x: E.Var) -> E.Expr:
+    """∂f/∂x for f and x where the result is at most a matrix: scalar x, or vector f of vector x."""
+    D = E.differential(x)
+    L = simplify(differential(f, {x: D}))
+    if x.is_scalar:                      # L is linear in the scalar dx: L = dx · ∂f/∂x
+        return simplify(E.substitute(L, {D: E.ONE}))
+    column = E.differential(E.transpose(x)) if x.is_row else D
+    if x.is_row:
+        L = simplify(E.substitute(L, {D: E.transpose(column)}))
+    if f.is_row:
+        L = simplify(E.transpose(L))
+    return simplify(jacobian(L, column))
+
+
+def derive(program: ResolvedProgram, wrt: list[str], of: str | None = None, order: int = 1,
+           record_steps: bool = True) -> Derivative:
+    output = _output(program, of)
+    variables = [_variable(program, name, output) for name in wrt]
+    if order not in (1, 2):
+        raise UnsupportedError(f"order={order}: only first derivatives and Hessians (order=2) are supported")
+    if order == 2:
+        return _hessian(program, output, variables)
+    if output.is_scalar:
+        gradients, steps = reverse_mode(output, variables, record_steps)
+        return Derivative(program, output, variables, 1, "gradient",
+                          {x.name: g for x, g in gradients.items()}, steps)
+    results = {}
+    for x in variables:
+        _check_rank(output, x)
+        results[x.name] = forward_derivative(output, x)
+    kind = "derivative" if all(x.is_scalar for x in variables) else "jacobian"
+    steps = []
+    if record_steps:
+        for x in variables:
+            L = simplify(differential(output, {x: E.differential(x)}))
+            steps.append(Step(f"differential with respect to {x.name}", E.differential(output), L))
+    return Derivative(program, output, variables, 1, kind, results, steps)
+
+
+def _hessian(program: ResolvedProgram, output: E.Ref, variables: list[E.Var]) -> Derivative:
+    if len(variables) != 1:
+        raise UnsupportedError("a Hessian is taken with respect to one variable",
+                               hint="call derive once per variable")
+    (x,) = variables
+    if not output.is_scalar:
+        raise UnsupportedError(f"a Hessian needs a scalar function, but {output.name} is "
+                               f"{describe_shape(output.shape)}")
+    if not (x.is_scalar or x.is_vector):
+        raise UnsupportedError(f"the Hessian with respect to the matrix {x.name} is a rank-4 tensor; "
+                               "not supported yet", hint="differentiate with respect to a vector")
+    gradients, steps = reverse_mode(output, [x], record=True)
+    gradient = gradients[x]
+    hessian = forward_derivative(gradient, x)
+    steps.append(Step("differentiate the gradient again", E.differential(gradient),
+                      simplify(differential(gradient, {x: E.differential(x)}))))
+    return Derivative(program, output, [x], 2, "hessian", {x.name: hessian}, steps)
+
+
+def _check_rank(f: E.Expr, x: E.Var) -> None:
+    if f.is_scalar or x.is_scalar or (f.is_vector and x.is_vector):
+        return
+    raise UnsupportedError(
+        f"the derivative of {describe_shape(f.shape)} with respect to {x.name} "
+        f"({describe_shape(x.shape)}) is a rank-3 or rank-4 tensor; not supported yet",
+        hint="differentiate a scalar function of it, e.g. a norm or a trace")
+
+
+def _output(program: ResolvedProgram, of: str | None) -> E.Ref:
+    if of is None:
+        return program.output
+    if of not in program.definitions:
+        span = program.spans.get(of)
+        raise NameResolutionError(f"'{of}' is not defined in the program", span,
+                                  hint="of= names a definition: " + ", ".join(program.definitions),
+                                  source=program.source)
+    return program.definitions[of]
+
+
+def _variable(program: ResolvedProgram, name: str, output: E.Ref) -> E.Var:
+    if name in program.definitions:
+        raise UnsupportedError(f"'{name}' is defined in the program, not a variable: differentiate "
+                               f"with respect to the variables it is built from",
+                               program.spans.get(name), source=program.source,
+                               hint="variables: " + ", ".join(program.variables))
+    if name not in program.variables:
+        raise NameResolutionError(f"'{name}' does not occur in the program", program.spans.get(output.name),
+                                  source=program.source,
+                                  hint="variables: " + ", ".join(program.variables))
+    return program.variables[name]

@@ -1,0 +1,428 @@
+"""The simplifier: a catalogue of small named rules, each with the identity it encodes, driven to a
+fixed point by rewrite.Normalizer. The rules only ever shrink or reorder an expression (nothing
+distributes), so the system terminates; tests check termination and idempotence on the corpus.
+
+Canonical form: transposes pushed to the leaves (but kept outside inverses and elementwise
+functions), numeric coefficients in front, like terms collected, common factors pulled out of sums,
+Diag(a)b written a∘b, elementwise powers of one base merged (so y ⊘ ŷ ∘ ŷ = y).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import lru_cache
+
+import sympy
+
+from . import expr as E
+from .rewrite import Normalizer, first_of
+
+_SYMMETRIC_DOMAINS = ("symmetric", "spd")
+
+
+# ── structural helpers ────────────────────────────────────────────────────────────────────────
+
+@lru_cache(maxsize=None)
+def key(e: E.Expr) -> tuple:
+    """A structural key in which commutative operands are sorted: equal keys, equal values."""
+    children = [key(c) for c in e.children]
+    if isinstance(e, (E.Add, E.Hadamard, E.Frobenius)):
+        children.sort()
+    elif isinstance(e, E.Product):
+        scalars = sorted(key(c) for c in e.children if c.is_scalar)
+        children = scalars + [key(c) for c in e.children if not c.is_scalar]
+    return (type(e).__name__, tuple(str(p) for p in e.params), str(e.shape), tuple(children))
+
+
+def split_coefficient(e: E.Expr) -> tuple[sympy.Expr, E.Expr]:
+    """``3 A x`` → (3, A x); ``5`` → (5, 1)."""
+    if isinstance(e, E.Const):
+        return e.value, E.ONE
+    if isinstance(e, E.Product) and isinstance(e.children[0], E.Const):
+        return e.children[0].value, E.mul(*e.children[1:])
+    return sympy.Integer(1), e
+
+
+def is_symmetric(e: E.Expr) -> bool:
+    if isinstance(e, E.Var):
+        return e.domain in _SYMMETRIC_DOMAINS and e.shape[0] == e.shape[1]
+    if isinstance(e, (E.Identity, E.DiagMat)):
+        return True
+    if isinstance(e, (E.Inverse, E.Elementwise, E.Power)):
+        return e.shape[0] == e.shape[1] and is_symmetric(e.children[0])
+    if isinstance(e, (E.Add, E.Hadamard, E.Kron)):
+        return all(is_symmetric(c) for c in e.children)
+    if isinstance(e, E.Product):
+        chain = [c for c in e.children if not c.is_scalar]
+        return len(chain) == 1 and is_symmetric(chain[0])
+    return False
+
+
+def _chain(e: E.Expr) -> tuple[list[E.Expr], list[E.Expr]]:
+    """(scalar factors, matrix chain) of a product; any other node is a chain of one."""
+    if isinstance(e, E.Product):
+        return [c for c in e.children if c.is_scalar], [c for c in e.children if not c.is_scalar]
+    return ([e], []) if e.is_scalar else ([], [e])
+
+
+def _base_exponent(e: E.Expr) -> tuple[E.Expr, E.Expr]:
+    if isinstance(e, E.Power):
+        return e.children[0], e.children[1]
+    return e, E.ONE
+
+
+def _add_exponents(a: E.Expr, b: E.Expr) -> E.Expr:
+    if isinstance(a, E.Const) and isinstance(b, E.Const):
+        return E.const(a.value + b.value)
+    return E.add(a, b)
+
+
+# ── transposes ────────────────────────────────────────────────────────────────────────────────
+
+def transpose_inward(e: E.Expr) -> E.Expr:
+    """(A + B)ᵀ = Aᵀ + Bᵀ,  (AB)ᵀ = BᵀAᵀ,  (A∘B)ᵀ = Aᵀ∘Bᵀ,  (A⊗B)ᵀ = Aᵀ⊗Bᵀ,  (A.^p)ᵀ = (Aᵀ).^p,
+    Sᵀ = S for symmetric S, (c𝟏)ᵀ = c𝟏."""
+    if not isinstance(e, E.Transpose):
+        return e
+    x = e.children[0]
+    if is_symmetric(x):
+        return x
+    if isinstance(x, E.Add):
+        return E.add(*(E.transpose(c) for c in x.children))
+    if isinstance(x, E.Product):
+        scalars, chain = _chain(x)
+        return E.mul(*scalars, *(E.transpose(c) for c in reversed(chain)))
+    if isinstance(x, E.Hadamard):
+        return E.hadamard(*(E.transpose(c) for c in x.children))
+    if isinstance(x, E.Kron):
+        return E.kron(*(E.transpose(c) for c in x.children))
+    if isinstance(x, E.Power):
+        return E.power(E.transpose(x.children[0]), x.children[1])
+    if isinstance(x, E.Broadcast):
+        return E.broadcast(x.children[0], e.shape)
+    return e
+
+
+def transpose_outside_inverse(e: E.Expr) -> E.Expr:
+    """(Xᵀ)⁻¹ = (X⁻¹)ᵀ: keeps one X⁻¹ to share."""
+    if isinstance(e, E.Inverse) and isinstance(e.children[0], E.Transpose):
+        return E.transpose(E.inverse(e.children[0].children[0]))
+    return e
+
+
+def transpose_invariant(e: E.Expr) -> E.Expr:
+    """tr(Aᵀ) = tr(A),  det(Aᵀ) = det(A),  log det(Aᵀ) = log det(A),  sum(Aᵀ) = sum(A),  ‖Aᵀ‖ = ‖A‖."""
+    if isinstance(e, (E.Trace, E.Det, E.LogDet, E.Sum, E.Norm)) and isinstance(e.children[0], E.Transpose):
+        return e.rebuild([e.children[0].children[0]])
+    return e
+
+
+# ── sums ──────────────────────────────────────────────────────────────────────────────────────
+
+def collect_like_terms(e: E.Expr) -> E.Expr:
+    """2A + 3A = 5A,  A − A = 0,  c𝟏 + d𝟏 = (c + d)𝟏."""
+    if not isinstance(e, E.Add):
+        return e
+    groups: dict[tuple, list] = {}
+    broadcasts = []
+    for term in e.children:
+        if isinstance(term, E.Broadcast):
+            broadcasts.append(term.children[0])
+            continue
+        c, core = split_coefficient(term)
+        groups.setdefault(key(core), [core, sympy.Integer(0)])[1] += c
+    if len(groups) + min(len(broadcasts), 1) == len(e.children):
+        return e
+    terms = [E.mul(E.const(c), core) for core, c in groups.values() if c != 0]
+    if broadcasts:
+        terms.append(E.broadcast(simplify_scalar_sum(broadcasts), e.shape))
+    return E.add(*terms) if terms else E.zero(e.shape)
+
+
+def simplify_scalar_sum(scalars: list[E.Expr]) -> E.Expr:
+    return collect_like_terms(E.add(*scalars)) if len(scalars) > 1 else scalars[0]
+
+
+def factor_common(e: E.Expr) -> E.Expr:
+    """A x + B x = (A + B) x,  x A + x B = x (A + B): an end factor shared by two or more terms is
+    pulled out; this is how (A + Aᵀ)x and 2Aᵀ(AX − B) arise."""
+    if not isinstance(e, E.Add):
+        return e
+    for side in (-1, 0):
+        groups: dict[E.Expr, list[int]] = defaultdict(list)
+        for i, term in enumerate(e.children):
+            _, chain = _chain(term)
+            if chain:
+                groups[chain[side]].append(i)
+        for factor, members in groups.items():
+            if len(members) < 2:
+                continue
+            size = factor.shape[0] if side == -1 else factor.shape[1]
+            rests = []
+            for i in members:
+                scalars, chain = _chain(e.children[i])
+                rest = (chain[:-1] if side == -1 else chain[1:]) or [E.identity(size)]
+                rests.append(E.mul(*scalars, *rest))
+            inner = E.add(*rests)
+            pulled = E.mul(inner, factor) if side == -1 else E.mul(factor, inner)
+            return E.add(pulled, *(t for i, t in enumerate(e.children) if i not in members))
+    return e
+
+
+# ── products ──────────────────────────────────────────────────────────────────────────────────
+
+def merge_scalar_powers(e: E.Expr) -> E.Expr:
+    """a·a⁻¹ = 1,  a²·a = a³ for scalar factors of a product."""
+    if not isinstance(e, E.Product):
+        return e
+    scalars, chain = _chain(e)
+    merged: dict[E.Expr, E.Expr] = {}
+    order: list[E.Expr] = []
+    for f in scalars:
+        base, exponent = _base_exponent(f)
+        if isinstance(base, E.Const):
+            order.append(f)
+            continue
+        if base in merged:
+            merged[base] = _add_exponents(merged[base], exponent)
+        else:
+            merged[base] = exponent
+            order.append(base)
+    if len(order) == len(scalars):
+        return e
+    factors = [E.power(f, merged[f]) if f in merged else f for f in order]
+    return E.mul(*factors, *chain)
+
+
+def cancel_inverses(e: E.Expr) -> E.Expr:
+    """X X⁻¹ = X⁻¹ X = I inside a chain."""
+    if not isinstance(e, E.Product):
+        return e
+    scalars, chain = _chain(e)
+    for i in range(len(chain) - 1):
+        a, b = chain[i], chain[i + 1]
+        if (isinstance(b, E.Inverse) and b.children[0] is a) or (isinstance(a, E.Inverse) and a.children[0] is b):
+            rest = chain[:i] + chain[i + 2:]
+            return E.mul(*scalars, *rest) if rest else E.mul(*scalars, E.identity(a.shape[0]))
+    return e
+
+
+def diag_times_vector(e: E.Expr) -> E.Expr:
+    """Diag(a) b = a ∘ b,  bᵀ Diag(a) = bᵀ ∘ aᵀ,  Diag(a) Diag(b) = Diag(a ∘ b)."""
+    if not isinstance(e, E.Product):
+        return e
+    scalars, chain = _chain(e)
+    for i in range(len(chain) - 1):
+        a, b = chain[i], chain[i + 1]
+        replacement = None
+        if isinstance(a, E.DiagMat) and isinstance(b, E.DiagMat):
+            replacement = E.diag_mat(E.hadamard(_as_column(a.children[0]), _as_column(b.children[0])))
+        elif isinstance(a, E.DiagMat) and b.is_column:
+            replacement = E.hadamard(_as_column(a.children[0]), b)
+        elif isinstance(b, E.DiagMat) and a.is_row:
+            replacement = E.hadamard(a, E.transpose(_as_column(b.children[0])))
+        if replacement is not None:
+            return E.mul(*scalars, *chain[:i], replacement, *chain[i + 2:])
+    return e
+
+
+def _as_column(v: E.Expr) -> E.Expr:
+    return v if v.is_column or v.is_scalar else E.transpose(v)
+
+
+def inner_product_cancellation(e: E.Expr) -> E.Expr:
+    """uᵀ(a ⊘ u) = sum(a) and its row-vector twin: an inner product whose Hadamard form cancels."""
+    if not (isinstance(e, E.Product) and e.is_scalar):
+        return e
+    scalars, chain = _chain(e)
+    if len(chain) != 2:
+        return e
+    left, right = chain
+    if left.is_row and right.is_column:
+        u, v = E.transpose(left), right
+    else:
+        return e
+    u = transpose_inward(u) if isinstance(u, E.Transpose) else u
+    product = merge_hadamard_powers(E.hadamard(u, v))
+    before = len(_hadamard_factors(u)) + len(_hadamard_factors(v))
+    if len(_hadamard_factors(product)) >= before:
+        return e
+    return E.mul(*scalars, E.total(product))
+
+
+def frobenius_as_product(e: E.Expr) -> E.Expr:
+    """a : b = aᵀb for column vectors (a bᵀ for rows); a : a stays, printed ‖a‖²."""
+    if not isinstance(e, E.Frobenius):
+        return e
+    a, b = e.children
+    if a is b or not a.is_vector:
+        return e
+    return E.mul(E.transpose(a), b) if a.is_column else E.mul(a, E.transpose(b))
+
+
+def frobenius_scalars_out(e: E.Expr) -> E.Expr:
+    """(a A) : B = a (A : B) = A : (a B)."""
+    if not isinstance(e, E.Frobenius):
+        return e
+    pulled, sides = [], []
+    for side in e.children:
+        scalars, chain = _chain(side)
+        if isinstance(side, E.Product) and scalars:
+            pulled.extend(scalars)
+            sides.append(E.mul(*chain))
+        else:
+            sides.append(side)
+    return E.mul(*pulled, E.frobenius(*sides)) if pulled else e
+
+
+def differential_on_the_right(e: E.Expr) -> E.Expr:
+    """dA : B = B : dA, the orientation a derivation reads in."""
+    if isinstance(e, E.Frobenius) and _has_differential(e.children[0]) and not _has_differential(e.children[1]):
+        return E.frobenius(e.children[1], e.children[0])
+    return e
+
+
+def _has_differential(e: E.Expr) -> bool:
+    return any(isinstance(n, E.Differential) for n in E.walk(e, into_refs=False))
+
+
+def trace_rotation(e: E.Expr) -> E.Expr:
+    """tr(c I) = c n,  tr(x yᵀ) = yᵀx: a trace whose chain starts with a column becomes a scalar."""
+    if not isinstance(e, E.Trace):
+        return e
+    x = e.children[0]
+    if isinstance(x, E.Identity):
+        return E.const(x.shape[0])
+    scalars, chain = _chain(x)
+    if chain and chain[0].is_column:
+        return E.mul(*scalars, *chain[1:], chain[0])
+    if len(chain) == 1 and isinstance(chain[0], E.Identity) and scalars:
+        return E.mul(*scalars, E.const(chain[0].shape[0]))
+    return e
+
+
+# ── Hadamard products and powers ──────────────────────────────────────────────────────────────
+
+def _hadamard_factors(e: E.Expr) -> tuple[E.Expr, ...]:
+    return e.children if isinstance(e, E.Hadamard) else (e,)
+
+
+def merge_hadamard_powers(e: E.Expr) -> E.Expr:
+    """a ∘ a = a.^2,  (y ⊘ ŷ) ∘ ŷ = y: factors with one base add their exponents."""
+    if not isinstance(e, E.Hadamard):
+        return e
+    merged: dict[E.Expr, E.Expr] = {}
+    order: list[E.Expr] = []
+    for f in e.children:
+        base, exponent = _base_exponent(f)
+        if base in merged:
+            merged[base] = _add_exponents(merged[base], exponent)
+        else:
+            merged[base] = exponent
+            order.append(base)
+    if len(order) == len(e.children):
+        return e
+    return E.hadamard(*(E.power(b, merged[b]) for b in order))
+
+
+def hadamard_scalars_out(e: E.Expr) -> E.Expr:
+    """(c A) ∘ B = c (A ∘ B),  (c𝟏) ∘ B = c B: scalar factors leave the Hadamard product."""
+    if not isinstance(e, E.Hadamard):
+        return e
+    pulled: list[E.Expr] = []
+    factors = []
+    for f in e.children:
+        if isinstance(f, E.Broadcast):
+            pulled.append(f.children[0])
+            continue
+        scalars, chain = _chain(f)
+        if isinstance(f, E.Product) and scalars:
+            pulled.extend(scalars)
+            factors.append(E.mul(*chain))
+        else:
+            factors.append(f)
+    if not pulled:
+        return e
+    if not factors:
+        return E.broadcast(E.mul(*pulled), e.shape)
+    return E.mul(*pulled, E.hadamard(*factors))
+
+
+def power_rules(e: E.Expr) -> E.Expr:
+    """(a.^p).^k = a.^(pk) for integer k,  (c𝟏).^p = c^p 𝟏,  (c A).^k = c^k A.^k for integer k."""
+    if not isinstance(e, E.Power):
+        return e
+    base, exponent = e.children
+    k = exponent.value if isinstance(exponent, E.Const) else None
+    if isinstance(base, E.Power) and k is not None and k.is_integer:
+        inner, p = base.children
+        return E.power(inner, E.mul(p, exponent) if not isinstance(p, E.Const) else E.const(p.value * k))
+    if isinstance(base, E.Broadcast):
+        return E.broadcast(E.power(base.children[0], exponent), e.shape)
+    if isinstance(base, E.Product) and k is not None and k.is_integer and not e.is_scalar:
+        scalars, chain = _chain(base)
+        if scalars and len(chain) == 1:
+            return E.mul(*(E.power(s, exponent) for s in scalars), E.power(chain[0], exponent))
+    if isinstance(base, E.Const) and base.value.is_negative is False and k is not None:
+        return E.const(base.value ** k)
+    return e
+
+
+def inverse_functions(e: E.Expr) -> E.Expr:
+    """log(exp(x)) = x,  exp(log(x)) = x."""
+    if isinstance(e, E.Elementwise) and isinstance(e.children[0], E.Elementwise):
+        inner = e.children[0]
+        if {e.function, inner.function} == {"log", "exp"}:
+            return inner.children[0]
+    return e
+
+
+# ── reductions ────────────────────────────────────────────────────────────────────────────────
+
+def sum_rules(e: E.Expr) -> E.Expr:
+    """sum(y) = 1 for y in a simplex (or one-hot),  sum(c𝟏) = c·m·n,  sum(c A) = c sum(A)."""
+    if not isinstance(e, E.Sum):
+        return e
+    x = e.children[0]
+    if isinstance(x, E.Var) and x.domain in ("simplex", "onehot"):
+        return E.ONE
+    if isinstance(x, E.Broadcast):
+        return E.mul(E.const(x.shape[0] * x.shape[1]), x.children[0])
+    if isinstance(x, E.Product):
+        scalars, chain = _chain(x)
+        if scalars:
+            return E.mul(*scalars, E.total(E.mul(*chain)))
+    return e
+
+
+def diag_rules(e: E.Expr) -> E.Expr:
+    """diag(Diag(a)) = a,  diag(c I) = c𝟏."""
+    if not isinstance(e, E.DiagVec):
+        return e
+    x = e.children[0]
+    if isinstance(x, E.DiagMat):
+        return _as_column(x.children[0])
+    if isinstance(x, E.Identity):
+        return E.ones(e.shape)
+    return e
+
+
+_COMMON = (
+    transpose_inward, transpose_outside_inverse, transpose_invariant,
+    collect_like_terms, factor_common,
+    merge_scalar_powers, cancel_inverses, diag_times_vector, inner_product_cancellation,
+    trace_rotation, frobenius_scalars_out, merge_hadamard_powers, hadamard_scalars_out, power_rules, inverse_functions,
+    sum_rules, diag_rules,
+)
+RULES = first_of(*_COMMON, frobenius_as_product)
+# Differentials keep their Frobenius products, written G : dX, as in a derivation by hand.
+DIFFERENTIAL_RULES = first_of(*_COMMON, differential_on_the_right)
+
+
+def simplify(e: E.Expr) -> E.Expr:
+    """The canonical compact form of ``e``."""
+    return Normalizer(RULES)(e)
+
+
+def tidy_differential(e: E.Expr) -> E.Expr:
+    """A differential in readable form: simplified, but ``A : dX`` stays a Frobenius product."""
+    return Normalizer(DIFFERENTIAL_RULES)(e)
