@@ -15,6 +15,7 @@ import sympy
 
 from . import expr as E
 from .rewrite import Normalizer, first_of
+from .scalar_algebra import factor_scalar, is_scalar_tree
 
 _SYMMETRIC_DOMAINS = ("symmetric", "spd")
 
@@ -230,23 +231,27 @@ def _as_column(v: E.Expr) -> E.Expr:
 
 
 def inner_product_cancellation(e: E.Expr) -> E.Expr:
-    """uᵀ(a ⊘ u) = sum(a) and its row-vector twin: an inner product whose Hadamard form cancels."""
+    """uᵀ(a ⊘ u) = sum(a), and its row-vector twin: an inner product whose Hadamard form cancels."""
     if not (isinstance(e, E.Product) and e.is_scalar):
         return e
     scalars, chain = _chain(e)
-    if len(chain) != 2:
+    if len(chain) != 2 or not (chain[0].is_row and chain[1].is_column):
         return e
     left, right = chain
-    if left.is_row and right.is_column:
-        u, v = E.transpose(left), right
-    else:
-        return e
-    u = transpose_inward(u) if isinstance(u, E.Transpose) else u
-    product = merge_hadamard_powers(E.hadamard(u, v))
+    # Both as columns when the left is a transposed column, else both as rows.
+    u, v = (_transposed(left), right) if isinstance(left, E.Transpose) else (left, _transposed(right))
     before = len(_hadamard_factors(u)) + len(_hadamard_factors(v))
+    product = merge_hadamard_powers(E.hadamard(u, v))
     if len(_hadamard_factors(product)) >= before:
         return e
     return E.mul(*scalars, E.total(product))
+
+
+def _transposed(e: E.Expr) -> E.Expr:
+    """eᵀ with the transpose pushed all the way in."""
+    t = transpose_inward(E.transpose(e))
+    return t.rebuild(_transposed(c.children[0]) if isinstance(c, E.Transpose) else c
+                     for c in t.children) if isinstance(t, (E.Hadamard, E.Power)) else t
 
 
 def frobenius_as_product(e: E.Expr) -> E.Expr:
@@ -394,6 +399,13 @@ def sum_rules(e: E.Expr) -> E.Expr:
     return e
 
 
+def factor_scalars(e: E.Expr) -> E.Expr:
+    """A scalar sum of scalar functions, factored by SymPy: 2x eˣ + 2x = 2x(eˣ + 1)."""
+    if isinstance(e, E.Add) and e.is_scalar and is_scalar_tree(e):
+        return factor_scalar(e)
+    return e
+
+
 def diag_rules(e: E.Expr) -> E.Expr:
     """diag(Diag(a)) = a,  diag(c I) = c𝟏."""
     if not isinstance(e, E.DiagVec):
@@ -411,7 +423,7 @@ _COMMON = (
     collect_like_terms, factor_common,
     merge_scalar_powers, cancel_inverses, diag_times_vector, inner_product_cancellation,
     trace_rotation, frobenius_scalars_out, merge_hadamard_powers, hadamard_scalars_out, power_rules, inverse_functions,
-    sum_rules, diag_rules,
+    sum_rules, diag_rules, factor_scalars,
 )
 RULES = first_of(*_COMMON, frobenius_as_product)
 # Differentials keep their Frobenius products, written G : dX, as in a derivation by hand.

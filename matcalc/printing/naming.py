@@ -24,6 +24,8 @@ def _trivial(e: E.Expr) -> bool:
     if isinstance(e, E.Product) and len(e.children) == 2 and isinstance(e.children[0], E.Const) \
             and not e.children[1].children:
         return True
+    if isinstance(e, E.Power) and isinstance(e.children[1], E.Const) and e.children[1].value == -1:
+        return True   # printed as a fraction or ⊘: name the denominator instead
     return isinstance(e, E.Power) and not e.children[0].children
 
 
