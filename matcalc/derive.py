@@ -39,6 +39,7 @@ class Derivative:
     kind: str                                   # gradient, jacobian, derivative or hessian
     results: dict[str, E.Expr]
     steps: list[Step] = field(default_factory=list)
+    gradient: E.Expr | None = None              # for a Hessian: the gradient it differentiates
 
 
 def _presented(G: E.Expr, L: E.Expr) -> E.Expr:
@@ -200,7 +201,7 @@ def _hessian(program: ResolvedProgram, output: E.Ref, variables: list[E.Var]) ->
     hessian = forward_derivative(gradient, x)
     steps.append(Step("differentiate the gradient again", E.differential(gradient),
                       simplify(differential(gradient, {x: E.differential(x)}))))
-    return Derivative(program, output, [x], 2, "hessian", {x.name: hessian}, steps)
+    return Derivative(program, output, [x], 2, "hessian", {x.name: hessian}, steps, gradient)
 
 
 def _check_rank(f: E.Expr, x: E.Var) -> None:

@@ -165,10 +165,13 @@ def _parser() -> Lark:
                 propagate_positions=True, maybe_placeholders=False)
 
 
-_TOKEN_NAMES = {"NAME": "a name", "NUMBER": "a number", "ADD_OP": "'+' or '-'",
-                "PRODUCT_OP": "a product operator", "RPAR": "')'", "LPAR": "'('", "EQUAL": "'='",
-                "_NL": "end of line", "$END": "end of input", "RNORM": "a closing ‖",
-                "COLON": "':'", "POSTFIX_OP": "a postfix operator"}
+_TOKEN_NAMES = {"NAME": "a name", "NUMBER": "a number", "FRACTION": "a number", "INT": "a number",
+                "ADD_OP": "'+' or '-'", "PRODUCT_OP": "a product operator", "RPAR": "')'",
+                "LPAR": "'('", "EQUAL": "'='", "_NL": "end of line", "$END": "end of input",
+                "RNORM": "a closing ‖", "LNORM": "'‖'", "LABS": "'|'", "RABS": "a closing |",
+                "SQRT": "'√'", "COLON": "':'", "POSTFIX_OP": "a postfix operator", "COMMA": "','",
+                "SEMICOLON": "';'", "_IN": "'in'", "LBRACE": "'{'", "RBRACE": "'}'",
+                "CIRCUMFLEX": "'^'", "SUPERSCRIPT_INT": "a superscript"}
 
 
 def _describe_expected(expected) -> str:

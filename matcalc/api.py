@@ -1,0 +1,228 @@
+"""The Python API: ``derive`` and the ``Derivation`` it returns."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Callable
+
+from . import expr as E
+from .check import CheckReport, verify
+from .codegen.numpy_backend import Output, generate, module
+from .derive import Derivative, derive as _derive
+from .errors import MatcalcError
+from .parse import parse
+from .printing.core import Printer
+from .printing.latex import LATEX, latex_name
+from .printing.naming import shared_names, where_clause
+from .printing.text import TEXT
+from .resolve import resolve
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a derivation is carried out; frozen so it can be shared and cached safely."""
+    record_steps: bool = True
+
+
+def _layout(shape: tuple) -> tuple[str, ...]:
+    """NumPy layout of an IR value: scalars are floats, columns 1-D, the rest 2-D."""
+    if shape == E.SCALAR:
+        return ()
+    return ("rows",) if shape[1] == 1 else ("rows", "cols")
+
+
+def _jacobian_layout(f: tuple, x: tuple) -> tuple[str, ...]:
+    """Sf + Sx for a Jacobian J (rows index f, columns index x), as jax.jacobian lays it out."""
+    f_axes = ("rows",) if f[1] == 1 else ("1", "rows")
+    x_axes = ("cols",) if x[1] == 1 else ("1", "cols")
+    return f_axes + x_axes
+
+
+class Derivation:
+    """The derivative(s) of one program: closed form, derivation, LaTeX, NumPy code and checks."""
+
+    def __init__(self, derivative: Derivative) -> None:
+        self._d = derivative
+        self.source = derivative.program.source
+        self.of = derivative.of.name
+        self.wrt = [x.name for x in derivative.wrt]
+        self.order = derivative.order
+        self.kind = derivative.kind
+
+    # ── the closed form ───────────────────────────────────────────────────────────────────────
+    @property
+    def expressions(self) -> dict:
+        """The results as matcalc IR, by variable name."""
+        return dict(self._d.results)
+
+    @cached_property
+    def _names(self) -> dict:
+        program = self._d.program
+        taken = set(program.variables) | set(program.definitions) | {str(s) for s in program.dimensions}
+        return shared_names(list(self._d.results.values()), taken)
+
+    def _symbol(self, name: str, latex: bool) -> str:
+        f = latex_name(self.of) if latex else self.of
+        x = latex_name(name) if latex else name
+        if latex:
+            if self.order == 2:
+                return rf"\frac{{\partial^2 {f}}}{{\partial {x}\, \partial {x}^{{\top}}}}"
+            return rf"\frac{{\partial {f}}}{{\partial {x}}}"
+        return f"∂²{f}/∂{x}∂{x}ᵀ" if self.order == 2 else f"∂{f}/∂{x}"
+
+    def _where(self, printer: Printer) -> list[tuple[str, str]]:
+        entries = where_clause(list(self._d.results.values()), self._names)
+        out = []
+        for name, e in entries:
+            out.append((name, printer.definition(e)))
+        return out
+
+    def __str__(self) -> str:
+        printer = Printer(TEXT, self._names)
+        lines = [f"{self._symbol(name, False)} = {printer(e)}" for name, e in self._d.results.items()]
+        where = self._where(printer)
+        if where:
+            lines.append("where")
+            lines.extend(f"  {name} = {text}" for name, text in where)
+        lines.append("with " + ", ".join(f"{name} ∈ {self._space(v)}"
+                                          for name, v in self._d.program.variables.items()))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<Derivation {self.kind} of {self.of} wrt {', '.join(self.wrt)}>"
+
+    @staticmethod
+    def _space(v: E.Var) -> str:
+        r, c = v.shape
+        if v.is_scalar:
+            return "ℝ"
+        return f"ℝ^{r}" if c == 1 else f"ℝ^({r}×{c})"
+
+    def to_latex(self) -> str:
+        """The closed form as LaTeX: ``\\frac{\\partial E}{\\partial W} = …`` with its where-clause."""
+        printer = Printer(LATEX, self._names)
+        lines = [f"{self._symbol(name, True)} = {printer(e)}" for name, e in self._d.results.items()]
+        where = self._where(printer)
+        if where:
+            lines.append(r"\text{where } " + r",\quad ".join(f"{latex_name(n)} = {t}" for n, t in where))
+        if len(lines) == 1:
+            return lines[0]
+        return "\\begin{aligned}\n" + " \\\\\n".join("& " + line for line in lines) + "\n\\end{aligned}"
+
+    @property
+    def steps(self) -> list[str]:
+        """The derivation with differentials, one LaTeX line per substitution or adjoint move."""
+        return self._render_steps(Printer(LATEX, self._names), r"\quad \text{(%s)}")
+
+    def steps_text(self) -> list[str]:
+        """The derivation as readable Unicode lines."""
+        return self._render_steps(Printer(TEXT, self._names), "    [%s]")
+
+    def _render_steps(self, printer: Printer, rule_format: str) -> list[str]:
+        lines = []
+        for step in self._d.steps:
+            lines.append(f"{printer(step.lhs)} = {printer(step.rhs)}" + rule_format % step.rule)
+        return lines
+
+    # ── code ──────────────────────────────────────────────────────────────────────────────────
+    def _outputs(self) -> list[Output]:
+        f = self._d.of.shape
+        outputs = []
+        for x in self._d.wrt:
+            e = self._d.results[x.name]
+            if self.kind == "gradient":
+                layout = _layout(x.shape)
+            elif self.kind == "derivative":
+                layout = _layout(f)
+            else:   # jacobian or hessian: J has rows indexing f (or the gradient), columns x
+                inner = x.shape if self.kind == "hessian" else f
+                layout = () if x.is_scalar else _jacobian_layout(inner, x.shape)
+            outputs.append(Output(x.name, e, layout))
+        return outputs
+
+    @cached_property
+    def _module(self) -> tuple[str, dict[str, str]]:
+        program = self._d.program
+        header = (f"Generated by matcalc: {self.kind} of {self.of} with respect to "
+                  f"{', '.join(self.wrt)}.\n\nSource:\n" +
+                  "\n".join("    " + line for line in self.source.strip().splitlines()) +
+                  "\n\nStandalone: needs only NumPy. Column vectors are 1-D arrays, row vectors (1, n),"
+                  "\nscalars floats.")
+        derivative, helpers, params = generate(
+            program.variables, self._outputs(), "derivative",
+            f"{self._symbol(self.wrt[0], False) if len(self.wrt) == 1 else 'Gradients of ' + self.of}"
+            f" at the given point.", as_dict=len(self.wrt) > 1, names=self._names)
+        functions = [derivative]
+        value, value_helpers, _ = generate(program.variables, [Output(self.of, self._d.of, _layout(self._d.of.shape))],
+                                           "value", f"The value of {self.of}.", as_dict=False, names={})
+        functions.append(value)
+        helpers |= value_helpers
+        if self._d.gradient is not None:
+            x = self._d.wrt[0]
+            gradient, gradient_helpers, _ = generate(
+                program.variables, [Output(x.name, self._d.gradient, _layout(x.shape))], "gradient",
+                f"∂{self.of}/∂{x.name}, whose Jacobian is the Hessian.", as_dict=False, names=self._names)
+            functions.append(gradient)
+            helpers |= gradient_helpers
+        return module(functions, helpers, header), params
+
+    def to_numpy(self) -> str:
+        """Source of a standalone module with ``derivative(...)`` and ``value(...)``."""
+        return self._module[0]
+
+    @cached_property
+    def _namespace(self) -> dict:
+        namespace: dict = {}
+        exec(compile(self.to_numpy(), f"<matcalc {self.of}>", "exec"), namespace)
+        return namespace
+
+    def _wrap(self, function: Callable) -> Callable:
+        params = self._module[1]
+
+        def call(**inputs):
+            missing = [n for n in params if n not in inputs]
+            unknown = [n for n in inputs if n not in params]
+            if missing or unknown:
+                raise TypeError("expected keyword arguments " + ", ".join(params) +
+                                (f"; missing {', '.join(missing)}" if missing else "") +
+                                (f"; unexpected {', '.join(unknown)}" if unknown else ""))
+            return function(**{params[n]: value for n, value in inputs.items()})
+        call.__doc__ = function.__doc__
+        return call
+
+    def compile(self) -> Callable:
+        """The derivative as a function of every free variable, passed by keyword; returns an
+        ndarray (a float for scalars), or a dict name → ndarray when several were requested."""
+        return self._wrap(self._namespace["derivative"])
+
+    def compile_value(self) -> Callable:
+        """The differentiated function itself, with the same keyword arguments."""
+        return self._wrap(self._namespace["value"])
+
+    def check(self, seed: int = 0, tolerance: float = 1e-5) -> CheckReport:
+        """Verify the result against central finite differences on random inputs."""
+        differentiated = self._wrap(self._namespace["gradient" if self.order == 2 else "value"])
+        roots = [self._d.of, *self._d.results.values()]
+        return verify(self._d.program.variables, roots, differentiated, self.compile(), self.wrt,
+                      tolerance=tolerance, seed=seed)
+
+
+def derive(source: str, wrt: str | list[str], *, of: str | None = None, order: int = 1,
+           options: Options = Options()) -> Derivation:
+    """Differentiate the program ``source`` with respect to ``wrt`` (a name or a list of names).
+
+    ``of`` names the definition to differentiate (default: the last); ``order=2`` gives the Hessian.
+    """
+    names = [wrt] if isinstance(wrt, str) else list(wrt)
+    if not names:
+        raise MatcalcError("name at least one variable to differentiate with respect to")
+    program = resolve(parse(source))
+    return Derivation(_derive(program, names, of=of, order=order, record_steps=options.record_steps))
+
+
+def latex(source: str, wrt: str | list[str], *, of: str | None = None, order: int = 1) -> str:
+    """Shorthand for ``derive(source, wrt, ...).to_latex()``."""
+    return derive(source, wrt, of=of, order=order).to_latex()
+
+
+__all__ = ["derive", "latex", "Derivation", "Options", "CheckReport"]

@@ -1,0 +1,410 @@
+"""IR → a standalone NumPy module, built as a Python ``ast`` and unparsed.
+
+Inside the generated function every value is two-dimensional (columns n×1, rows 1×n), so ``@``,
+``.T`` and broadcasting mean what the IR means; inputs are reshaped on entry and results on
+return to the documented layout (column vectors 1-D, scalars floats, derivatives Sf + Sx).
+Shared subexpressions and definitions are computed once; Diag(a)·B is broadcasting, never an n×n
+matrix; chains of three or more matrices use ``np.linalg.multi_dot``; sigmoid, softplus, softmax,
+logsumexp, log∘softmax and log∘σ use their overflow-free forms.
+"""
+from __future__ import annotations
+
+import ast
+import keyword
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable
+
+import sympy
+
+from .. import expr as E
+from ..functions import FUNCTIONS
+
+_HELPERS = {
+    "_softmax": '''
+def _softmax(z):
+    e = np.exp(z - np.max(z))
+    return e / np.sum(e)
+''',
+    "_logsumexp": '''
+def _logsumexp(z):
+    m = np.max(z)
+    return m + np.log(np.sum(np.exp(z - m)))
+''',
+}
+_RESERVED = {"np", "float", "dict"} | set(_HELPERS)
+
+
+@dataclass(frozen=True)
+class Output:
+    """One returned value: its key (a variable name for dict results), expression and layout."""
+    key: str
+    expr: E.Expr
+    layout: tuple[str, ...]   # per axis of the IR value or its Jacobian: see _reshape
+
+
+def identifier(name: str, taken: set[str]) -> str:
+    """A Python identifier for a user name: kept when it is one already, else transliterated."""
+    candidate = name
+    if unicodedata.normalize("NFKC", name) != name or not name.isidentifier():
+        candidate = "".join(ch if (ch.isascii() and (ch.isalnum() or ch == "_")) else
+                            unicodedata.name(ch, "x").split()[-1].lower() for ch in name) or "v"
+    if keyword.iskeyword(candidate) or candidate in _RESERVED or not candidate.isidentifier():
+        candidate += "_"
+    while candidate in taken:
+        candidate += "_"
+    taken.add(candidate)
+    return candidate
+
+
+def _name(id_: str) -> ast.Name:
+    return ast.Name(id=id_, ctx=ast.Load())
+
+
+def _attr(value: ast.expr, attr: str) -> ast.Attribute:
+    return ast.Attribute(value=value, attr=attr, ctx=ast.Load())
+
+
+def _np(path: str) -> ast.expr:
+    node: ast.expr = _name("np")
+    for part in path.split("."):
+        node = _attr(node, part)
+    return node
+
+
+def _call(func: ast.expr | str, *args: ast.expr, **kwargs: ast.expr) -> ast.Call:
+    if isinstance(func, str):
+        func = _np(func[3:]) if func.startswith("np.") else _name(func)
+    return ast.Call(func=func, args=list(args), keywords=[ast.keyword(arg=k, value=v) for k, v in kwargs.items()])
+
+
+def _binop(left: ast.expr, op: ast.operator, right: ast.expr) -> ast.BinOp:
+    return ast.BinOp(left=left, op=op, right=right)
+
+
+def _const(value: float) -> ast.expr:
+    if value < 0:
+        return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(-value))
+    return ast.Constant(value)
+
+
+def _template(source: str, x: ast.expr) -> ast.expr:
+    """A function-table template such as ``np.exp(x)`` with the argument put in for ``x``."""
+    tree = ast.parse(source, mode="eval").body
+
+    class Fill(ast.NodeTransformer):
+        def visit_Name(self, node):
+            return x if node.id == "x" else node
+    return Fill().visit(tree)
+
+
+class _Emitter:
+    def __init__(self, variables: dict[str, E.Var], dims: dict[sympy.Symbol, ast.expr]) -> None:
+        self.ids: dict[E.Expr, str] = {}
+        self.taken: set[str] = set()
+        self.dims = dims
+        self.helpers: set[str] = set()
+        self.statements: list[ast.stmt] = []
+        for name, v in variables.items():
+            self.ids[v] = identifier(name, self.taken)
+
+    # — expressions —
+    def code(self, e: E.Expr) -> ast.expr:
+        if e in self.ids:
+            return _name(self.ids[e])
+        rule = CODE.get(type(e))
+        if rule is None:
+            raise AssertionError(f"no NumPy code for {type(e).__name__}")
+        return rule(self, e)
+
+    def dim(self, d) -> ast.expr:
+        if isinstance(d, int):
+            return ast.Constant(d)
+        text = sympy.pycode(sympy.sympify(d))
+        tree = ast.parse(text, mode="eval").body
+
+        class Fill(ast.NodeTransformer):
+            def visit_Name(inner, node):
+                return self.dims[sympy.Symbol(node.id, positive=True, integer=True)]
+        return Fill().visit(tree)
+
+    def bind(self, e: E.Expr, name: str) -> None:
+        """Compute ``e`` once into a local variable."""
+        target = identifier(name, self.taken)
+        self.statements.append(ast.Assign(targets=[ast.Name(id=target, ctx=ast.Store())],
+                                          value=self.code(e), lineno=0))
+        self.ids[e] = target
+
+
+def _scalar_operand(emitter: _Emitter, e: E.Expr, siblings) -> ast.expr:
+    """Broadcasts stay scalars beside an array operand; NumPy broadcasts them."""
+    if isinstance(e, E.Broadcast) and any(not isinstance(s, E.Broadcast) for s in siblings):
+        return emitter.code(e.children[0])
+    return emitter.code(e)
+
+
+def _add(em: _Emitter, e: E.Add) -> ast.expr:
+    result = None
+    for term in e.children:
+        negative = isinstance(term, E.Product) and isinstance(term.children[0], E.Const) \
+            and term.children[0].value.is_number and term.children[0].value < 0
+        code = _scalar_operand(em, E.neg(term) if negative else term, e.children)
+        if result is None:
+            result = ast.UnaryOp(op=ast.USub(), operand=code) if negative else code
+        else:
+            result = _binop(result, ast.Sub() if negative else ast.Add(), code)
+    return result
+
+
+def _product(em: _Emitter, e: E.Product) -> ast.expr:
+    scalars = [c for c in e.children if c.is_scalar]
+    chain = [c for c in e.children if not c.is_scalar]
+    result = _chain(em, chain) if chain else None
+    for s in reversed(scalars):
+        if isinstance(s, E.Power) and isinstance(s.children[1], E.Const) and s.children[1].value == -1 \
+                and result is not None:
+            result = _binop(result, ast.Div(), em.code(s.children[0]))
+            continue
+        code = _const(float(s.value)) if isinstance(s, E.Const) and s.value.is_number else em.code(s)
+        result = code if result is None else _binop(code, ast.Mult(), result)
+    return result
+
+
+def _chain(em: _Emitter, chain: list[E.Expr]) -> ast.expr:
+    """Matrix chain; Diag(a) factors next to a neighbour become broadcasting."""
+    groups: list[ast.expr] = []
+    i = 0
+    while i < len(chain):
+        f = chain[i]
+        if isinstance(f, E.DiagMat) and i + 1 < len(chain):          # Diag(a) B = a ∘ B (rows)
+            groups.append(_binop(_column(em, f.children[0]), ast.Mult(), _chain(em, chain[i + 1:])))
+            return _matmul(groups)
+        if i + 1 < len(chain) and isinstance(chain[i + 1], E.DiagMat):  # B Diag(a) = B ∘ aᵀ
+            groups.append(_binop(em.code(f), ast.Mult(), _row(em, chain[i + 1].children[0])))
+            i += 2
+            continue
+        groups.append(em.code(f))
+        i += 1
+    return _matmul(groups)
+
+
+def _matmul(groups: list[ast.expr]) -> ast.expr:
+    if len(groups) == 1:
+        return groups[0]
+    if len(groups) == 2:
+        return _binop(groups[0], ast.MatMult(), groups[1])
+    return _call("np.linalg.multi_dot", ast.List(elts=groups, ctx=ast.Load()))
+
+
+def _column(em: _Emitter, v: E.Expr) -> ast.expr:
+    return em.code(v) if v.is_column else _attr(em.code(v), "T")
+
+
+def _row(em: _Emitter, v: E.Expr) -> ast.expr:
+    return em.code(v) if v.is_row else _attr(em.code(v), "T")
+
+
+def _hadamard(em: _Emitter, e: E.Hadamard) -> ast.expr:
+    result = None
+    for f in e.children:
+        if isinstance(f, E.Power) and isinstance(f.children[1], E.Const) and f.children[1].value == -1 \
+                and result is not None:
+            result = _binop(result, ast.Div(), em.code(f.children[0]))
+            continue
+        code = _scalar_operand(em, f, e.children)
+        result = code if result is None else _binop(result, ast.Mult(), code)
+    return result
+
+
+def _power(em: _Emitter, e: E.Power) -> ast.expr:
+    base, exponent = e.children
+    if isinstance(exponent, E.Const) and exponent.value.is_number:
+        p = exponent.value
+        if p == -1:
+            return _binop(ast.Constant(1.0), ast.Div(), em.code(base))
+        if p == sympy.Rational(1, 2):
+            return _call("np.sqrt", em.code(base))
+        return _binop(em.code(base), ast.Pow(), ast.Constant(int(p) if p.is_Integer else float(p)))
+    return _binop(em.code(base), ast.Pow(), em.code(exponent))
+
+
+def _elementwise(em: _Emitter, e: E.Elementwise) -> ast.expr:
+    x = e.children[0]
+    if e.function == "log":
+        stable = _stable_log(em, x)
+        if stable is not None:
+            return stable
+    return _template(FUNCTIONS[e.function].numpy, em.code(x))
+
+
+def _definition(e: E.Expr) -> E.Expr:
+    return e.children[0] if isinstance(e, E.Ref) else e
+
+
+def _stable_log(em: _Emitter, x: E.Expr) -> ast.expr | None:
+    """log(softmax(z)) = z − logsumexp(z),  log(σ(z)) = −log(1 + e⁻ᶻ): no log of an underflowed 0."""
+    inner = _definition(x)
+    if isinstance(inner, E.Softmax):
+        em.helpers.add("_logsumexp")
+        z = em.code(inner.children[0])
+        return _binop(z, ast.Sub(), _call("_logsumexp", z))
+    if isinstance(inner, E.Elementwise) and inner.function == "sigmoid":
+        z = em.code(inner.children[0])
+        return ast.UnaryOp(op=ast.USub(), operand=_call("np.logaddexp", ast.Constant(0.0),
+                                                         ast.UnaryOp(op=ast.USub(), operand=z)))
+    return None
+
+
+def _helper(name: str) -> Callable[[_Emitter, E.Expr], ast.expr]:
+    def emit(em: _Emitter, e: E.Expr) -> ast.expr:
+        em.helpers.add(name)
+        return _call(name, em.code(e.children[0]))
+    return emit
+
+
+def _np_unary(path: str) -> Callable[[_Emitter, E.Expr], ast.expr]:
+    return lambda em, e: _call(path, em.code(e.children[0]))
+
+
+def _partial_trace(em: _Emitter, e: E.PartialTrace) -> ast.expr:
+    which, a, b, c, d = e.params
+    blocks = _call(_attr(em.code(e.children[0]), "reshape"), *(em.dim(k) for k in (a, c, b, d)))
+    spec = "icjc->ij" if which == 2 else "icid->cd"
+    return _call("np.einsum", ast.Constant(spec), blocks)
+
+
+def _zero(em: _Emitter, e: E.Zero) -> ast.expr:
+    if e.is_scalar:
+        return ast.Constant(0.0)
+    return _call("np.zeros", ast.Tuple(elts=[em.dim(d) for d in e.shape], ctx=ast.Load()))
+
+
+def _broadcast(em: _Emitter, e: E.Broadcast) -> ast.expr:
+    shape = ast.Tuple(elts=[em.dim(d) for d in e.shape], ctx=ast.Load())
+    return _call("np.full", shape, em.code(e.children[0]))
+
+
+def _const_code(em: _Emitter, e: E.Const) -> ast.expr:
+    if e.value.is_number:
+        return _const(float(e.value))
+    return em.dim(e.value)
+
+
+CODE: dict[type, Callable[[_Emitter, E.Expr], ast.expr]] = {
+    E.Const: _const_code,
+    E.Identity: lambda em, e: _call("np.eye", em.dim(e.shape[0])),
+    E.Zero: _zero,
+    E.Broadcast: _broadcast,
+    E.Ref: lambda em, e: em.code(e.children[0]),
+    E.Add: _add,
+    E.Product: _product,
+    E.Hadamard: _hadamard,
+    E.Transpose: lambda em, e: _attr(em.code(e.children[0]), "T"),
+    E.Elementwise: _elementwise,
+    E.Power: _power,
+    E.Inverse: _np_unary("np.linalg.inv"),
+    E.Det: _np_unary("np.linalg.det"),
+    E.LogDet: lambda em, e: ast.Subscript(value=_call("np.linalg.slogdet", em.code(e.children[0])),
+                                          slice=ast.Constant(1), ctx=ast.Load()),
+    E.Trace: _np_unary("np.trace"),
+    E.DiagVec: lambda em, e: _call(_attr(_call("np.diagonal", em.code(e.children[0])), "reshape"),
+                                   _const(-1), ast.Constant(1)),
+    E.DiagMat: _np_unary("np.diagflat"),
+    E.Sum: _np_unary("np.sum"),
+    E.Softmax: _helper("_softmax"),
+    E.LogSumExp: _helper("_logsumexp"),
+    E.Norm: _np_unary("np.linalg.norm"),
+    E.Kron: lambda em, e: _call("np.kron", *(em.code(c) for c in e.children)),
+    E.Frobenius: lambda em, e: _call("np.vdot", *(em.code(c) for c in e.children)),
+    E.PartialTrace: _partial_trace,
+}
+
+
+def _shared(outputs: list[E.Expr]) -> list[E.Expr]:
+    """Definitions used, and other non-trivial nodes used twice or more, in dependency order."""
+    order = list(dict.fromkeys(node for root in outputs for node in E.walk(root)))
+    uses: Counter = Counter(child for node in order if not isinstance(node, E.Ref)
+                            for child in node.children)
+    return [n for n in order if isinstance(n, E.Ref) or
+            (n.children and uses[n] >= 2 and not isinstance(n, (E.Transpose, E.Broadcast)))]
+
+
+def _input(name: str, v: E.Var) -> ast.expr:
+    array = _call("np.asarray", _name(name), dtype=_name("float"))
+    if v.is_scalar:
+        return _call("float", _name(name))
+    if v.is_column:
+        return _call(_attr(array, "reshape"), _const(-1), ast.Constant(1))
+    if v.is_row:
+        return _call(_attr(array, "reshape"), ast.Constant(1), _const(-1))
+    return array
+
+
+def _reshape(value: ast.expr, layout: tuple[str, ...]) -> ast.expr:
+    """Return layout: () → float; otherwise a reshape whose axes are 1 or an axis of the value."""
+    if not layout:
+        return _call("float", _call(_attr(_call("np.asarray", value), "reshape"),
+                                    ast.Tuple(elts=[], ctx=ast.Load())))
+    if layout == ("rows", "cols"):
+        return value
+    axes = [ast.Constant(1) if a == "1" else
+            ast.Subscript(value=_attr(_name("_r"), "shape"), slice=ast.Constant(0 if a == "rows" else 1),
+                          ctx=ast.Load()) for a in layout]
+    return _call(_attr(value, "reshape"), *axes)
+
+
+def generate(variables: dict[str, E.Var], outputs: list[Output], function_name: str,
+             docstring: str, as_dict: bool, names: dict[E.Expr, str]
+             ) -> tuple[ast.FunctionDef, set[str], dict[str, str]]:
+    """One function computing every output; returns it, the helpers it needs and its parameter
+    names. ``names`` are the printed names of shared subexpressions, reused for temporaries."""
+    dims: dict[sympy.Symbol, ast.expr] = {}
+    emitter = _Emitter(variables, dims)
+    params = {name: emitter.ids[v] for name, v in variables.items()}
+    for name, v in variables.items():
+        for axis, d in enumerate(v.shape):
+            for sym in sympy.sympify(d).free_symbols:
+                dims.setdefault(sym, ast.Subscript(value=_attr(_name(params[name]), "shape"),
+                                                   slice=ast.Constant(axis), ctx=ast.Load()))
+    body: list[ast.stmt] = [ast.Expr(ast.Constant(docstring))]
+    for name, v in variables.items():
+        body.append(ast.Assign(targets=[ast.Name(id=params[name], ctx=ast.Store())],
+                               value=_input(params[name], v), lineno=0))
+    for node in _shared([o.expr for o in outputs]):
+        if node not in emitter.ids:
+            emitter.bind(node, node.name if isinstance(node, E.Ref) else names.get(node, "t"))
+    body.extend(emitter.statements)
+    results = []
+    for out in outputs:
+        value = emitter.code(out.expr)
+        if any(a in ("rows", "cols") for a in out.layout) and out.layout != ("rows", "cols"):
+            body.append(ast.Assign(targets=[ast.Name(id="_r", ctx=ast.Store())], value=value, lineno=0))
+            value = _name("_r")
+        results.append(_reshape(value, out.layout))
+        if len(outputs) > 1:
+            body.append(ast.Assign(targets=[ast.Name(id=f"_out{len(results)}", ctx=ast.Store())],
+                                   value=results[-1], lineno=0))
+            results[-1] = _name(f"_out{len(results)}")
+    if as_dict:
+        returned = ast.Dict(keys=[ast.Constant(o.key) for o in outputs], values=results)
+    else:
+        returned = results[0]
+    body.append(ast.Return(value=returned))
+    args = ast.arguments(posonlyargs=[], args=[], vararg=None,
+                         kwonlyargs=[ast.arg(arg=params[n]) for n in variables],
+                         kw_defaults=[None] * len(variables), kwarg=None, defaults=[])
+    function = ast.FunctionDef(name=function_name, args=args, body=body, decorator_list=[],
+                               returns=None, type_params=[], lineno=0)
+    return function, emitter.helpers, params
+
+
+def module(functions: list[ast.FunctionDef], helpers: set[str], docstring: str) -> str:
+    body: list[ast.stmt] = [ast.Expr(ast.Constant(docstring)),
+                            ast.Import(names=[ast.alias(name="numpy", asname="np")])]
+    for name in sorted(helpers):
+        body.extend(ast.parse(_HELPERS[name]).body)
+    body.extend(functions)
+    tree = ast.Module(body=body, type_ignores=[])
+    ast.fix_missing_locations(tree)
+    return ast.unparse(tree) + "\n"
