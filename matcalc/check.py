@@ -121,7 +121,8 @@ def verify(variables: dict[str, E.Var], roots: list[E.Expr], differentiated: Cal
         inputs = {}
         for name, v in variables.items():
             shape = tuple(int(sympy.sympify(d).xreplace(sizes)) for d in v.shape)
-            inputs[name] = sample(v, shape, domains.get(v, v.domain), rng, positive=attempt > 0)
+            domain = v.domain if v.domain != "real" else domains.get(v, "real")   # declarations win
+            inputs[name] = sample(v, shape, domain, rng, positive=attempt > 0)
         with np.errstate(all="ignore"):
             reference = np.asarray(differentiated(**inputs), dtype=float)
             if not np.all(np.isfinite(reference)):

@@ -291,10 +291,16 @@ def chain_shape(factors: Iterable[Expr]) -> Shape:
 def mul(*factors: Expr) -> Expr:
     """Product of scalars and matrices; flattens, folds numeric constants, drops ones and identities."""
     flat: list[Expr] = []
+    has_chain = any(not f.is_scalar for f in factors)
     for factor in factors:
-        # A scalar-valued sub-product stays one factor: flattening it would break the chain.
-        if isinstance(factor, Product) and not (factor.is_scalar and len(factors) > 1
-                                                and any(not f.is_scalar for f in factors)):
+        # A 1×1 chain such as xᵀa stays one scalar factor beside other matrices: splicing its
+        # row and column into their chain would change the meaning.
+        keep_whole = isinstance(factor, Product) and factor.is_scalar and has_chain and \
+            any(not f.is_scalar for f in factor.children)
+        if keep_whole:   # its scalar factors still join the others
+            flat.extend(c for c in factor.children if c.is_scalar)
+            flat.append(Product(tuple(c for c in factor.children if not c.is_scalar), (), SCALAR))
+        elif isinstance(factor, Product):
             flat.extend(factor.children)
         else:
             flat.append(factor)

@@ -24,14 +24,16 @@ _SYMMETRIC_DOMAINS = ("symmetric", "spd")
 
 @lru_cache(maxsize=None)
 def key(e: E.Expr) -> tuple:
-    """A structural key in which commutative operands are sorted: equal keys, equal values."""
+    """A structural key in which commutative operands are sorted: equal keys, equal values.
+    Shapes are left out: operands compared by it (terms of one sum, factors of one product) share
+    their shape already."""
     children = [key(c) for c in e.children]
     if isinstance(e, (E.Add, E.Hadamard, E.Frobenius)):
         children.sort()
     elif isinstance(e, E.Product):
         scalars = sorted(key(c) for c in e.children if c.is_scalar)
         children = scalars + [key(c) for c in e.children if not c.is_scalar]
-    return (type(e).__name__, tuple(str(p) for p in e.params), str(e.shape), tuple(children))
+    return (type(e).__name__, tuple(str(p) for p in e.params), tuple(children))
 
 
 def split_coefficient(e: E.Expr) -> tuple[sympy.Expr, E.Expr]:
@@ -111,8 +113,10 @@ def transpose_outside_inverse(e: E.Expr) -> E.Expr:
 
 
 def transpose_invariant(e: E.Expr) -> E.Expr:
-    """tr(Aᵀ) = tr(A),  det(Aᵀ) = det(A),  log det(Aᵀ) = log det(A),  sum(Aᵀ) = sum(A),  ‖Aᵀ‖ = ‖A‖."""
-    if isinstance(e, (E.Trace, E.Det, E.LogDet, E.Sum, E.Norm)) and isinstance(e.children[0], E.Transpose):
+    """tr(Aᵀ) = tr(A),  det(Aᵀ) = det(A),  log det(Aᵀ) = log det(A),  sum(Aᵀ) = sum(A),  ‖Aᵀ‖ = ‖A‖,
+    diag(Aᵀ) = diag(A)."""
+    if isinstance(e, (E.Trace, E.Det, E.LogDet, E.Sum, E.Norm, E.DiagVec)) and \
+            isinstance(e.children[0], E.Transpose):
         return e.rebuild([e.children[0].children[0]])
     return e
 
@@ -192,6 +196,32 @@ def merge_scalar_powers(e: E.Expr) -> E.Expr:
         return e
     factors = [E.power(f, merged[f]) if f in merged else f for f in order]
     return E.mul(*factors, *chain)
+
+
+def scalar_subchain_out(e: E.Expr) -> E.Expr:
+    """a xᵀb = (xᵀb) a: a 1×1 stretch inside a longer chain is a scalar and leaves the chain."""
+    if not isinstance(e, E.Product):
+        return e
+    scalars, chain = _chain(e)
+    for i in range(len(chain)):
+        if chain[i].shape[0] != 1:
+            continue
+        for j in range(i + 1, len(chain)):
+            if chain[j].shape[1] == 1 and (i, j) != (0, len(chain) - 1):
+                inner = E.Product(tuple(chain[i:j + 1]), (), E.SCALAR)
+                return E.mul(*scalars, inner, *chain[:i], *chain[j + 1:])
+    return e
+
+
+def inner_product_order(e: E.Expr) -> E.Expr:
+    """xᵀa = aᵀx: of the two spellings of an inner product of columns, keep one."""
+    if not (isinstance(e, E.Product) and e.is_scalar and len(e.children) == 2):
+        return e
+    u, v = e.children
+    if isinstance(u, E.Transpose) and u.children[0].is_column and v.is_column \
+            and not isinstance(v, E.Transpose) and key(v) < key(u.children[0]):
+        return E.mul(E.transpose(v), u.children[0])
+    return e
 
 
 def cancel_inverses(e: E.Expr) -> E.Expr:
@@ -353,7 +383,8 @@ def hadamard_scalars_out(e: E.Expr) -> E.Expr:
 
 
 def power_rules(e: E.Expr) -> E.Expr:
-    """(a.^p).^k = a.^(pk) for integer k,  (c𝟏).^p = c^p 𝟏,  (c A).^k = c^k A.^k for integer k."""
+    """(a.^p).^k = a.^(pk),  (a∘b).^k = a.^k ∘ b.^k and (c A).^k = c^k A.^k for integer k,
+    (c𝟏).^p = c^p 𝟏."""
     if not isinstance(e, E.Power):
         return e
     base, exponent = e.children
@@ -363,6 +394,8 @@ def power_rules(e: E.Expr) -> E.Expr:
         return E.power(inner, E.mul(p, exponent) if not isinstance(p, E.Const) else E.const(p.value * k))
     if isinstance(base, E.Broadcast):
         return E.broadcast(E.power(base.children[0], exponent), e.shape)
+    if isinstance(base, E.Hadamard) and k is not None and k.is_integer:   # (a∘b).^k = a.^k ∘ b.^k
+        return E.hadamard(*(E.power(f, exponent) for f in base.children))
     if isinstance(base, E.Product) and k is not None and k.is_integer and not e.is_scalar:
         scalars, chain = _chain(base)
         if scalars and len(chain) == 1:
@@ -421,7 +454,7 @@ def diag_rules(e: E.Expr) -> E.Expr:
 _COMMON = (
     transpose_inward, transpose_outside_inverse, transpose_invariant,
     collect_like_terms, factor_common,
-    merge_scalar_powers, cancel_inverses, diag_times_vector, inner_product_cancellation,
+    merge_scalar_powers, scalar_subchain_out, inner_product_order, cancel_inverses, diag_times_vector, inner_product_cancellation,
     trace_rotation, frobenius_scalars_out, merge_hadamard_powers, hadamard_scalars_out, power_rules, inverse_functions,
     sum_rules, diag_rules, factor_scalars,
 )
