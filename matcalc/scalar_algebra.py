@@ -1,7 +1,7 @@
-"""Scalar functions of scalars are simplified by SymPy: ``factor`` finds the textbook form
-2x(1/(2√a) − sin a)(1 + eˣ²) that term rewriting cannot. Elementwise functions travel as opaque
-SymPy functions (so SymPy applies no identities of its own), definitions as symbols; the result is
-kept only if it is smaller.
+"""Scalar sums are simplified by SymPy: ``factor`` finds forms such as 2x(1/(2√a) − sin a)(1 + eˣ²)
+or σ − y that term rewriting cannot. Elementwise functions travel as opaque SymPy functions (so
+SymPy applies no identities of its own); every other scalar (a definition, xᵀAx, tr(X), det(X) …)
+is an opaque symbol. The result is kept only if it is smaller.
 """
 from __future__ import annotations
 
@@ -11,23 +11,26 @@ import sympy
 
 from . import expr as E
 
-_LEAVES = (E.Var, E.Const, E.Ref)
-_NODES = (E.Add, E.Product, E.Power, E.Elementwise)
+_MAX_OPS = 60   # beyond this, factoring costs more than it is worth
 
 
-def is_scalar_tree(e: E.Expr) -> bool:
-    """Built only from scalars with +, ×, powers and elementwise functions."""
-    return all(n.is_scalar and isinstance(n, _LEAVES + _NODES) for n in E.walk(e, into_refs=False))
+def _structural(e: E.Expr) -> bool:
+    """Scalar nodes SymPy sees into; any other scalar is an atom to it."""
+    if isinstance(e, E.Const):
+        return e.value.is_number
+    if isinstance(e, (E.Add, E.Power, E.Elementwise)):
+        return True
+    return isinstance(e, E.Product) and all(c.is_scalar for c in e.children)
 
 
 def to_sympy(e: E.Expr, atoms: dict[sympy.Symbol, E.Expr]) -> sympy.Expr:
-    if isinstance(e, E.Const):
+    if isinstance(e, E.Const) and e.value.is_number:
         return e.value
-    if isinstance(e, (E.Var, E.Ref)):
-        symbol = sympy.Symbol(f"_{len(atoms)}", real=True)
-        for s, node in atoms.items():
+    if not _structural(e):
+        for symbol, node in atoms.items():
             if node is e:
-                return s
+                return symbol
+        symbol = sympy.Symbol(f"_{len(atoms)}", real=True)
         atoms[symbol] = e
         return symbol
     args = [to_sympy(c, atoms) for c in e.children]
@@ -57,10 +60,14 @@ def from_sympy(s: sympy.Expr, atoms: dict[sympy.Symbol, E.Expr]) -> E.Expr:
 
 @lru_cache(maxsize=4096)
 def factor_scalar(e: E.Expr) -> E.Expr:
-    """The factored form of a scalar sum of scalars when SymPy finds a smaller one."""
+    """The factored form of a scalar sum when SymPy finds one no larger (a product wins ties)."""
     atoms: dict[sympy.Symbol, E.Expr] = {}
     original = to_sympy(e, atoms)
-    factored = sympy.factor(original)
-    if sympy.count_ops(factored) >= sympy.count_ops(original):
+    if sympy.count_ops(original) > _MAX_OPS:
         return e
-    return from_sympy(factored, atoms)
+    candidates = [sympy.factor_terms(original), sympy.factor(original)]
+    best = min(candidates, key=sympy.count_ops)
+    size, before = sympy.count_ops(best), sympy.count_ops(original)
+    if size < before or (size == before and best.is_Mul and not original.is_Mul):
+        return from_sympy(best, atoms)
+    return e

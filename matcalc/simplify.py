@@ -15,7 +15,7 @@ import sympy
 
 from . import expr as E
 from .rewrite import Normalizer, first_of
-from .scalar_algebra import factor_scalar, is_scalar_tree
+from .scalar_algebra import factor_scalar
 
 _SYMMETRIC_DOMAINS = ("symmetric", "spd")
 
@@ -124,7 +124,7 @@ def transpose_invariant(e: E.Expr) -> E.Expr:
 # ── sums ──────────────────────────────────────────────────────────────────────────────────────
 
 def collect_like_terms(e: E.Expr) -> E.Expr:
-    """2A + 3A = 5A,  A − A = 0,  c𝟏 + d𝟏 = (c + d)𝟏."""
+    """2A + 3A = 5A,  A − A = 0,  a x + b x = (a + b) x for scalars a, b,  c𝟏 + d𝟏 = (c + d)𝟏."""
     if not isinstance(e, E.Add):
         return e
     groups: dict[tuple, list] = {}
@@ -133,18 +133,25 @@ def collect_like_terms(e: E.Expr) -> E.Expr:
         if isinstance(term, E.Broadcast):
             broadcasts.append(term.children[0])
             continue
-        c, core = split_coefficient(term)
-        groups.setdefault(key(core), [core, sympy.Integer(0)])[1] += c
+        scalars, chain = _chain(term)
+        if chain:
+            core, coefficient = E.mul(*chain), E.mul(*scalars)
+        else:
+            c, core = split_coefficient(term)
+            coefficient = E.const(c)
+        groups.setdefault(key(core), [core, []])[1].append(coefficient)
     if len(groups) + min(len(broadcasts), 1) == len(e.children):
         return e
-    terms = [E.mul(E.const(c), core) for core, c in groups.values() if c != 0]
+    terms = [E.mul(_sum_of(coefficients), core) for core, coefficients in groups.values()]
     if broadcasts:
-        terms.append(E.broadcast(simplify_scalar_sum(broadcasts), e.shape))
-    return E.add(*terms) if terms else E.zero(e.shape)
+        terms.append(E.broadcast(_sum_of(broadcasts), e.shape))
+    return E.add(*(t for t in terms if not isinstance(t, E.Zero)))
 
 
-def simplify_scalar_sum(scalars: list[E.Expr]) -> E.Expr:
-    return collect_like_terms(E.add(*scalars)) if len(scalars) > 1 else scalars[0]
+def _sum_of(scalars: list[E.Expr]) -> E.Expr:
+    if all(isinstance(s, E.Const) for s in scalars):
+        return E.const(sum((s.value for s in scalars), sympy.Integer(0)))
+    return E.add(*scalars)
 
 
 def factor_common(e: E.Expr) -> E.Expr:
@@ -156,17 +163,15 @@ def factor_common(e: E.Expr) -> E.Expr:
         groups: dict[E.Expr, list[int]] = defaultdict(list)
         for i, term in enumerate(e.children):
             _, chain = _chain(term)
-            if chain:
+            if len(chain) > 1:   # a term that is only the factor would leave an I behind
                 groups[chain[side]].append(i)
         for factor, members in groups.items():
             if len(members) < 2:
                 continue
-            size = factor.shape[0] if side == -1 else factor.shape[1]
             rests = []
             for i in members:
                 scalars, chain = _chain(e.children[i])
-                rest = (chain[:-1] if side == -1 else chain[1:]) or [E.identity(size)]
-                rests.append(E.mul(*scalars, *rest))
+                rests.append(E.mul(*scalars, *(chain[:-1] if side == -1 else chain[1:])))
             inner = E.add(*rests)
             pulled = E.mul(inner, factor) if side == -1 else E.mul(factor, inner)
             return E.add(pulled, *(t for i, t in enumerate(e.children) if i not in members))
@@ -261,7 +266,7 @@ def _as_column(v: E.Expr) -> E.Expr:
 
 
 def inner_product_cancellation(e: E.Expr) -> E.Expr:
-    """uᵀ(a ⊘ u) = sum(a), and its row-vector twin: an inner product whose Hadamard form cancels."""
+    """uᵀ(a ⊘ u) = sum(a), and its row-vector twin: an inner product in which a base cancels."""
     if not (isinstance(e, E.Product) and e.is_scalar):
         return e
     scalars, chain = _chain(e)
@@ -270,11 +275,15 @@ def inner_product_cancellation(e: E.Expr) -> E.Expr:
     left, right = chain
     # Both as columns when the left is a transposed column, else both as rows.
     u, v = (_transposed(left), right) if isinstance(left, E.Transpose) else (left, _transposed(right))
-    before = len(_hadamard_factors(u)) + len(_hadamard_factors(v))
-    product = merge_hadamard_powers(E.hadamard(u, v))
-    if len(_hadamard_factors(product)) >= before:
+    exponents: dict[E.Expr, list] = defaultdict(list)
+    for f in _hadamard_factors(u) + _hadamard_factors(v):
+        base, exponent = _base_exponent(f)
+        exponents[base].append(exponent)
+    cancels = any(all(isinstance(x, E.Const) for x in xs) and len(xs) > 1 and sum(x.value for x in xs) == 0
+                  for xs in exponents.values())
+    if not cancels:
         return e
-    return E.mul(*scalars, E.total(product))
+    return E.mul(*scalars, E.total(merge_hadamard_powers(E.hadamard(u, v))))
 
 
 def _transposed(e: E.Expr) -> E.Expr:
@@ -432,9 +441,75 @@ def sum_rules(e: E.Expr) -> E.Expr:
     return e
 
 
+def absorb_negation(e: E.Expr) -> E.Expr:
+    """−(b − a) x = (a − b) x: a negative coefficient is absorbed by a scalar difference, (σ − y)x."""
+    if not isinstance(e, E.Product):
+        return e
+    coefficient, _ = split_coefficient(e)
+    if not (coefficient.is_number and coefficient < 0):
+        return e
+    scalars, chain = _chain(e)
+    for f in scalars:
+        if isinstance(f, E.Add) and len(f.children) == 2 and _negative(f.children[1]) \
+                and not _negative(f.children[0]):
+            flipped = E.add(E.neg(f.children[1]), E.neg(f.children[0]))
+            return E.mul(E.const(-coefficient), *(flipped if c is f else c for c in e.children[1:]))
+    return e
+
+
+def _negative(e: E.Expr) -> bool:
+    c, _ = split_coefficient(e)
+    return c.is_number and c < 0
+
+
+_EXPANSION_LIMIT = 16
+
+
+def expand_if_smaller(e: E.Expr) -> E.Expr:
+    """(1 − y) ∘ s ∘ u ⊘ u − y ∘ s ∘ u ⊘ s = s − y: multiply a Hadamard sum out, collect, and keep
+    the result only if it is smaller (so this never grows an expression)."""
+    if not (isinstance(e, E.Hadamard) and any(isinstance(f, E.Add) for f in e.children)):
+        return e
+    terms = _expand(e)
+    if terms is None:
+        return e
+    expanded = simplify(E.add(*terms))
+    cancelled = len(expanded.children if isinstance(expanded, E.Add) else (expanded,)) < len(terms)
+    return expanded if cancelled and _size(expanded) < _size(e) else e
+
+
+def _expand(e: E.Expr) -> list[E.Expr] | None:
+    """The terms of ``e`` with Hadamard products distributed over sums, one sum at a time and
+    simplifying as it goes (so u ⊘ u cancels before u is multiplied out); None past the limit."""
+    if isinstance(e, E.Add):
+        out: list[E.Expr] = []
+        for t in e.children:
+            sub = _expand(t)
+            if sub is None or len(out) + len(sub) > _EXPANSION_LIMIT:
+                return None
+            out.extend(sub)
+        return out
+    if isinstance(e, E.Product) and len(e.children) == 2 and isinstance(e.children[0], E.Const):
+        inner = _expand(e.children[1])
+        return None if inner is None else [E.mul(e.children[0], t) for t in inner]
+    if isinstance(e, E.Hadamard):
+        sums = [f for f in e.children if isinstance(f, E.Add)]
+        if sums:
+            others = [f for f in e.children if f is not sums[0]]
+            return _expand(E.add(*(simplify(E.hadamard(t, *others)) for t in sums[0].children)))
+    return [e]
+
+
+def _size(e: E.Expr, memo: dict | None = None) -> int:
+    memo = {} if memo is None else memo
+    if e not in memo:
+        memo[e] = 1 + sum(_size(c, memo) for c in e.children if not isinstance(e, E.Ref))
+    return memo[e]
+
+
 def factor_scalars(e: E.Expr) -> E.Expr:
     """A scalar sum of scalar functions, factored by SymPy: 2x eˣ + 2x = 2x(eˣ + 1)."""
-    if isinstance(e, E.Add) and e.is_scalar and is_scalar_tree(e):
+    if isinstance(e, E.Add) and e.is_scalar:
         return factor_scalar(e)
     return e
 
@@ -456,7 +531,7 @@ _COMMON = (
     collect_like_terms, factor_common,
     merge_scalar_powers, scalar_subchain_out, inner_product_order, cancel_inverses, diag_times_vector, inner_product_cancellation,
     trace_rotation, frobenius_scalars_out, merge_hadamard_powers, hadamard_scalars_out, power_rules, inverse_functions,
-    sum_rules, diag_rules, factor_scalars,
+    sum_rules, diag_rules, factor_scalars, absorb_negation, expand_if_smaller,
 )
 RULES = first_of(*_COMMON, frobenius_as_product)
 # Differentials keep their Frobenius products, written G : dX, as in a derivation by hand.

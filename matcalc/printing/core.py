@@ -40,6 +40,7 @@ class Notation:
     paren: Callable[[str], str]
     differential: Callable[[str], str]
     identity: str
+    ones: str
     partial_trace: Callable[[int, str], str]
 
 
@@ -74,17 +75,28 @@ class Printer:
         value = e.value
         if value.is_number and value < 0:
             return self.n.neg + self.n.number(-value), P.NEGATION
-        return self.n.number(value), P.ATOM
+        text = self.n.number(value)
+        return text, P.OPERATOR if "/" in text else P.ATOM
 
     def _print_Differential(self, e):
         return self.n.differential(self.paren(e.children[0], P.ATOM)), P.ATOM
 
     def _print_Broadcast(self, e):
-        return self.visit(e.children[0])
+        """A standalone broadcast is c𝟏; inside + and ∘ it prints as the scalar c (see _operand)."""
+        c = e.children[0]
+        if c is E.ONE:
+            return self.n.ones, P.ATOM
+        return self.paren(c, P.PRODUCT, strict=True) + self.n.juxtapose + self.n.ones, P.PRODUCT
+
+    def _operand(self, e: E.Expr) -> E.Expr:
+        return e.children[0] if isinstance(e, E.Broadcast) else e
 
     # sums and products
     def _print_Add(self, e):
-        terms = list(e.children)
+        terms = [self._operand(t) for t in e.children]
+        transposed = [_untransposed(t) for t in terms]
+        if len(terms) > 1 and all(t is not None for t in transposed) and e not in self.names:
+            return self.n.transpose(self.n.paren(self(E.add(*transposed)))), P.POSTFIX
         positive = [t for t in terms if not _is_negative(t)]
         if positive and _is_negative(terms[0]):
             terms.remove(positive[0])
@@ -102,8 +114,8 @@ class Printer:
         if isinstance(factors[0], E.Const) and factors[0].value.is_number and factors[0].value < 0:
             rest = E.mul(E.const(-factors[0].value), *factors[1:])
             return self.n.neg + self.paren(rest, P.NEGATION), P.NEGATION
-        numerator = [f for f in factors if not _is_reciprocal(f)]
-        denominator = [f.children[0] for f in factors if _is_reciprocal(f)]
+        numerator = [f for f in factors if not (f.is_scalar and _positive_power(f) is not None)]
+        denominator = [_positive_power(f) for f in factors if f.is_scalar and _positive_power(f) is not None]
         if denominator:
             top = self.paren(E.mul(*numerator), P.OPERATOR) if numerator else "1"
             bottom = self.paren(E.mul(*denominator), P.OPERATOR, strict=True)
@@ -112,8 +124,9 @@ class Printer:
         return self.n.juxtapose.join(parts), P.PRODUCT
 
     def _print_Hadamard(self, e):
-        plain = [f for f in e.children if not _is_reciprocal(f)]
-        divisors = [f.children[0] for f in e.children if _is_reciprocal(f)]
+        factors = [self._operand(f) for f in e.children]
+        plain = [f for f in factors if _positive_power(f) is None]
+        divisors = [_positive_power(f) for f in factors if _positive_power(f) is not None]
         text = self.n.hadamard.join(self.paren(f, P.OPERATOR, strict=True) for f in plain) if plain else "1"
         for d in divisors:
             text += self.n.ediv + self.paren(d, P.OPERATOR, strict=True)
@@ -142,11 +155,12 @@ class Printer:
 
     def _print_Power(self, e):
         base, exponent = e.children
-        if _is_reciprocal(e):
+        positive = _positive_power(e)
+        if positive is not None:
             one = self.n.number(sympy.Integer(1))
             if e.is_scalar:
-                return self.n.fraction(one, self.paren(base, P.OPERATOR, strict=True)), P.OPERATOR
-            return one + self.n.ediv + self.paren(base, P.OPERATOR, strict=True), P.OPERATOR
+                return self.n.fraction(one, self.paren(positive, P.OPERATOR, strict=True)), P.OPERATOR
+            return one + self.n.ediv + self.paren(positive, P.OPERATOR, strict=True), P.OPERATOR
         exp_text = self(exponent)
         if e.is_scalar:
             return self.n.power(self.paren(base, P.ATOM), exp_text), P.POSTFIX
@@ -182,8 +196,22 @@ def _is_negative(e: E.Expr) -> bool:
     return isinstance(e, E.Product) and isinstance(e.children[0], E.Const) and _is_negative(e.children[0])
 
 
-def _is_reciprocal(e: E.Expr) -> bool:
-    return isinstance(e, E.Power) and isinstance(e.children[1], E.Const) and e.children[1].value == -1
+def _positive_power(e: E.Expr) -> E.Expr | None:
+    """For b^(−p) with a negative constant exponent, b^p (written in a denominator); else None."""
+    if isinstance(e, E.Power) and isinstance(e.children[1], E.Const) and e.children[1].value.is_number \
+            and e.children[1].value < 0:
+        return E.power(e.children[0], E.const(-e.children[1].value))
+    return None
+
+
+def _untransposed(e: E.Expr) -> E.Expr | None:
+    """x for xᵀ and −x for −xᵀ: lets xᵀ − μᵀ print as (x − μ)ᵀ."""
+    if isinstance(e, E.Transpose):
+        return e.children[0]
+    if isinstance(e, E.Product) and len(e.children) == 2 and isinstance(e.children[0], E.Const) \
+            and isinstance(e.children[1], E.Transpose):
+        return E.mul(e.children[0], e.children[1].children[0])
+    return None
 
 
 PRINTED_NODES = {cls for cls in E.NODE_TYPES if hasattr(Printer, "_print_" + cls.__name__)}

@@ -67,6 +67,7 @@ LATEX = Notation(
     paren=lambda x: rf"\left({x}\right)",
     differential=lambda x: rf"\mathrm{{d}}{x}",
     identity="I",
+    ones=r"\mathbf{1}",
     partial_trace=lambda which, x: rf"\operatorname{{tr}}_{{{which}}}\left({x}\right)",
 )
 

@@ -19,7 +19,7 @@ _SCALAR_NAMES = ("c", "α", "β", "γ", "κ")
 def _trivial(e: E.Expr) -> bool:
     if not e.children or isinstance(e, (E.Ref, E.Broadcast, E.Differential)):
         return True
-    if isinstance(e, (E.Transpose, E.Norm)) and not e.children[0].children:
+    if isinstance(e, (E.Transpose, E.Norm)) and isinstance(e.children[0], (E.Var, E.Ref)):
         return True
     if isinstance(e, E.Product) and len(e.children) == 2 and isinstance(e.children[0], E.Const) \
             and not e.children[1].children:

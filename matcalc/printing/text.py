@@ -14,7 +14,7 @@ _FRACTIONS = {(1, 2): "½", (1, 3): "⅓", (2, 3): "⅔", (1, 4): "¼", (3, 4): 
 def _number(value: sympy.Expr) -> str:
     if value.is_Rational and not value.is_Integer:
         p, q = int(value.p), int(value.q)
-        return _FRACTIONS.get((p, q), f"({p}/{q})")
+        return _FRACTIONS.get((p, q), f"{p}/{q}")
     if value.is_Float:
         return repr(float(value))
     return str(value).replace("**", "^").replace("*", "·")
@@ -44,6 +44,7 @@ TEXT = Notation(
     paren=lambda x: f"({x})",
     differential=lambda x: "d" + x,
     identity="I",
+    ones="𝟏",
     partial_trace=lambda which, x: f"tr{'₁₂'[which - 1]}({x})",
 )
 

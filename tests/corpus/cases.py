@@ -138,9 +138,9 @@ CASES = [
     case("ml/multi-output regression", "X in R^(N,d); Y in R^(N,k); W in R^(d,k); L = ‖Y − X W‖²", "W",
          "−2 X'(Y − X W)"),
     case("ml/logistic regression", "x, w in R^d; y in R\n"
-         "L = −(y log(σ(w' x)) + (1 − y) log(1 − σ(w' x)))", "w"),
+         "L = −(y log(σ(w' x)) + (1 − y) log(1 − σ(w' x)))", "w", "(σ(w' x) − y) x"),
     case("ml/logistic regression batch", "X in R^(N,d); w in R^d; y in R^N\n"
-         "s = σ(X w); L = −sum(y ∘ log(s) + (1 − y) ∘ log(1 − s))", "w"),
+         "s = σ(X w); L = −sum(y ∘ log(s) + (1 − y) ∘ log(1 − s))", "w", "X'(s − y)"),
     case("ml/softmax cross-entropy wrt W", "x in R^d; W in R^(k,d); y in Simplex(k)\n"
          "p = softmax(W x); L = −sum(y ∘ log(p))", "W", "(p − y) x'"),
     case("ml/softmax cross-entropy wrt x", "x in R^d; W in R^(k,d); y in OneHot(k)\n"
@@ -177,9 +177,11 @@ CASES = [
     case("seed 001/network", "f1 = σ(A0 x + b0); f2 = σ(A1 f1 + b1); E = ½‖f2 − y‖²", "A0,b0,A1,b1",
          {"b1": "(f2 − y) ∘ f2 ∘ (1 − f2)", "A1": "((f2 − y) ∘ f2 ∘ (1 − f2)) f1'",
           "b0": "A1'((f2 − y) ∘ f2 ∘ (1 − f2)) ∘ f1 ∘ (1 − f1)"}),
-    case("seed 001/scalar", "x in R; f = √(x² + exp(x²)) + cos(x² + exp(x²))", "x"),
+    case("seed 001/scalar", "x in R; f = √(x² + exp(x²)) + cos(x² + exp(x²))", "x",
+         "x (1 + exp(x²)) (1/√(x² + exp(x²)) − 2 sin(x² + exp(x²)))"),
     case("seed 002/row vectors", "x ∈ ℝ^{1×4}\nr = x W1 + b1; h = σ(r); θ = h W2 + b2; ŷ = softmax(θ)\n"
-         "J = −sum(y ∘ log(ŷ))", "x,W1,b1,W2,b2"),
+         "J = −sum(y ∘ log(ŷ))", "x,W1,b1,W2,b2",
+         {"x": "((sum(y) ŷ − y) W2' ∘ h ∘ (1 − h)) W1'", "b2": "sum(y) ŷ − y"}),
     case("seed 002/one-hot y", "x ∈ ℝ^{1×4}; y ∈ OneHot(1,3)\nr = x W1 + b1; h = σ(r); θ = h W2 + b2\n"
          "ŷ = softmax(θ); J = −sum(y ∘ log(ŷ))", "x", "((ŷ − y) W2' ∘ h ∘ (1 − h)) W1'"),
     # ── Row-vector formulations ───────────────────────────────────────────────────────────────
