@@ -420,8 +420,9 @@ class _Resolver:
         exponent_node = node.exponent
         if isinstance(exponent_node, s.Name) and exponent_node.text == "T" and not node.elementwise:
             return self.visit_Postfix(s.Postfix(node.span, "transpose", node.base))
-        if isinstance(node.base, s.Norm) and not node.elementwise and _is_number(exponent_node, 2):
-            t = self.expression(node.base.operand)
+        norm_of = _norm_operand(node.base)
+        if norm_of is not None and not node.elementwise and _is_number(exponent_node, 2):
+            t = self.expression(norm_of)
             return Typed((sympy.Integer(1), sympy.Integer(1)),
                          lambda: E.frobenius(t.build(), t.build()), node.span)
         base = self.expression(node.base)
@@ -539,6 +540,15 @@ class _Resolver:
         self.vector_argument(t, node)
         n = t.shape[0] * t.shape[1]
         return Typed((n, n), lambda: E.diag_mat(t.build()), node.span)
+
+
+def _norm_operand(node: s.Node) -> s.Node | None:
+    """e for ‖e‖ or norm(e): squared, they lower to e : e."""
+    if isinstance(node, s.Norm):
+        return node.operand
+    if isinstance(node, s.Call) and node.function.text == "norm" and len(node.args) == 1:
+        return node.args[0]
+    return None
 
 
 def _is_number(node: s.Node, value: int) -> bool:
