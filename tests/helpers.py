@@ -5,12 +5,17 @@ import matcalc
 from matcalc.parse import parse
 from matcalc.resolve import resolve
 from matcalc.simplify import key, simplify
+from matcalc.syntax import Declaration
 
 
 def closed_form(source: str, expression: str):
     """``expression`` as IR in the context of ``source`` (its names, shapes and definitions)."""
     program = resolve(parse(source + "\nzzexpected = " + expression))
-    extra = set(program.variables) - set(resolve(parse(source)).variables)
+    statements = parse(source).statements
+    declared = {n.text for st in statements if isinstance(st, Declaration) for n in st.names}
+    known = declared | (set(resolve(parse(source)).variables) if any(
+        not isinstance(st, Declaration) for st in statements) else set())
+    extra = set(program.variables) - known
     assert not extra, f"the expected form uses names the program lacks: {extra}"
     return program.output.children[0]
 
