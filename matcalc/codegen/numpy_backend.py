@@ -144,11 +144,15 @@ def _scalar_operand(emitter: _Emitter, e: E.Expr, siblings) -> ast.expr:
     return emitter.code(e)
 
 
+def _is_negated(term: E.Expr) -> bool:
+    return bool(isinstance(term, E.Product) and isinstance(term.children[0], E.Const)
+                and term.children[0].value.is_number and term.children[0].value < 0)
+
+
 def _add(em: _Emitter, e: E.Add) -> ast.expr:
     result = None
-    for term in e.children:
-        negative = isinstance(term, E.Product) and isinstance(term.children[0], E.Const) \
-            and term.children[0].value.is_number and term.children[0].value < 0
+    for term in sorted(e.children, key=_is_negated):   # a − b rather than −b + a
+        negative = _is_negated(term)
         code = _scalar_operand(em, E.neg(term) if negative else term, e.children)
         if result is None:
             result = ast.UnaryOp(op=ast.USub(), operand=code) if negative else code
@@ -172,21 +176,20 @@ def _product(em: _Emitter, e: E.Product) -> ast.expr:
 
 
 def _chain(em: _Emitter, chain: list[E.Expr]) -> ast.expr:
-    """Matrix chain; Diag(a) factors next to a neighbour become broadcasting."""
-    groups: list[ast.expr] = []
-    i = 0
-    while i < len(chain):
-        f = chain[i]
-        if isinstance(f, E.DiagMat) and i + 1 < len(chain):          # Diag(a) B = a ∘ B (rows)
-            groups.append(_binop(_column(em, f.children[0]), ast.Mult(), _chain(em, chain[i + 1:])))
-            return _matmul(groups)
-        if i + 1 < len(chain) and isinstance(chain[i + 1], E.DiagMat):  # B Diag(a) = B ∘ aᵀ
-            groups.append(_binop(em.code(f), ast.Mult(), _row(em, chain[i + 1].children[0])))
-            i += 2
-            continue
-        groups.append(em.code(f))
-        i += 1
-    return _matmul(groups)
+    """Matrix chain. Diag(a) next to a neighbour is broadcasting, and so is an outer product
+    (inner dimension 1): neither builds through matrix multiplication what ``*`` gives directly."""
+    if len(chain) >= 2 and isinstance(chain[0], E.DiagMat):              # Diag(a) B = a ∘ B
+        return _binop(_column(em, chain[0].children[0]), ast.Mult(), _chain(em, chain[1:]))
+    if len(chain) >= 2 and isinstance(chain[-1], E.DiagMat):             # B Diag(a) = B ∘ aᵀ
+        return _binop(_chain(em, chain[:-1]), ast.Mult(), _row(em, chain[-1].children[0]))
+    for i in range(1, len(chain)):
+        if chain[i - 1].shape[1] == 1 and chain[i].shape[0] == 1:       # a bᵀ = a ∘ bᵀ by broadcasting
+            outer = _binop(_chain(em, chain[:i]), ast.Mult(), _chain(em, chain[i:]))
+            return outer
+    for i in range(1, len(chain) - 1):
+        if isinstance(chain[i], E.DiagMat):
+            return _matmul([_chain(em, chain[:i + 1]), _chain(em, chain[i + 1:])])
+    return _matmul([em.code(f) for f in chain])
 
 
 def _matmul(groups: list[ast.expr]) -> ast.expr:
@@ -326,14 +329,15 @@ def _shared(outputs: list[E.Expr]) -> list[E.Expr]:
     order = list(dict.fromkeys(node for root in outputs for node in E.walk(root)))
     uses: Counter = Counter(child for node in order if not isinstance(node, E.Ref)
                             for child in node.children)
+    uses.update(outputs)   # a result that is also part of another result is computed once
     return [n for n in order if isinstance(n, E.Ref) or
             (n.children and uses[n] >= 2 and not isinstance(n, (E.Transpose, E.Broadcast)))]
 
 
 def _input(name: str, v: E.Var) -> ast.expr:
     array = _call("np.asarray", _name(name), dtype=_name("float"))
-    if v.is_scalar:
-        return _call("float", _name(name))
+    if v.is_scalar:   # accepts 2.0, np.float64, or any size-1 array such as ℝ^1 values
+        return _call("float", _call(_attr(array, "reshape"), ast.Tuple(elts=[], ctx=ast.Load())))
     if v.is_column:
         return _call(_attr(array, "reshape"), _const(-1), ast.Constant(1))
     if v.is_row:
