@@ -94,9 +94,12 @@ class Derivation:
     @staticmethod
     def _space(v: E.Var) -> str:
         r, c = v.shape
+        if v.domain in ("symmetric", "spd"):
+            return ("𝕊" if v.domain == "symmetric" else "𝕊₊₊") + f"^{r}"
+        base = {"positive": "ℝ₊", "simplex": "Δ", "onehot": "OneHot"}.get(v.domain, "ℝ")
         if v.is_scalar:
-            return "ℝ"
-        return f"ℝ^{r}" if c == 1 else f"ℝ^({r}×{c})"
+            return base
+        return f"{base}^{r}" if c == 1 else f"{base}^({r}×{c})"
 
     def to_latex(self) -> str:
         """The closed form as LaTeX: ``\\frac{\\partial E}{\\partial W} = …`` with its where-clause."""
