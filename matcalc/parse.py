@@ -7,6 +7,7 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Iterator
 
 import sympy
@@ -158,10 +159,18 @@ class _ToSyntax(Transformer):
         return s.Call(_span(meta), s.Name(_span(children[0]), "sqrt"), (children[1],))
 
 
+def _grammar() -> str:
+    """The grammar ships in the wheel as the package matcalc.grammar; run from a source checkout
+    (``python -m matcalc`` in the repository), the package is this folder and it is ../grammar."""
+    try:
+        return resources.files("matcalc.grammar").joinpath("matcalc.lark").read_text(encoding="utf-8")
+    except ModuleNotFoundError:
+        return (Path(__file__).resolve().parent.parent / "grammar" / "matcalc.lark").read_text(encoding="utf-8")
+
+
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    grammar = resources.files("matcalc.grammar").joinpath("matcalc.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", lexer="contextual", postlex=_BarPostLexer(),
+    return Lark(_grammar(), parser="lalr", lexer="contextual", postlex=_BarPostLexer(),
                 propagate_positions=True, maybe_placeholders=False)
 
 
