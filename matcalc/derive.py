@@ -51,6 +51,8 @@ def _presented(G: E.Expr, L: E.Expr) -> E.Expr:
 
 
 def _line(terms: list[tuple[E.Expr, E.Expr]]) -> E.Expr:
+    if not terms:
+        return E.zero(E.SCALAR)
     return E.Add(tuple(_presented(G, L) for G, L in terms), (), E.SCALAR) if len(terms) > 1 \
         else _presented(*terms[0])
 
@@ -98,7 +100,7 @@ def _substitute_in_line(line, ref, G, L, steps, d_out):
     """Replace the terms G : d(ref) by G : L, then move G across L one adjoint at a time."""
     D_ref = E.differential(ref)
     kept = [(g, l) for g, l in line if l is not D_ref]
-    working = [(G, L)]
+    working = [(G, L)] if not isinstance(L, E.Zero) else []
     if kept or G is not E.ONE:
         steps.append(Step(f"substitute d{ref.name}", d_out, _line(kept + working)))
     while any(not isinstance(l, E.Differential) for _, l in working):

@@ -145,7 +145,8 @@ def collect_like_terms(e: E.Expr) -> E.Expr:
     terms = [E.mul(_sum_of(coefficients), core) for core, coefficients in groups.values()]
     if broadcasts:
         terms.append(E.broadcast(_sum_of(broadcasts), e.shape))
-    return E.add(*(t for t in terms if not isinstance(t, E.Zero)))
+    kept = [t for t in terms if not isinstance(t, E.Zero)]
+    return E.add(*kept) if kept else E.zero(e.shape)
 
 
 def _sum_of(scalars: list[E.Expr]) -> E.Expr:
