@@ -8,7 +8,7 @@ both sides in one row.)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from . import expr as E
 
@@ -42,10 +42,10 @@ def _kron(G: E.Expr, node: E.Expr, j: int) -> E.Expr:
 
 
 def _partial_trace(G: E.Expr, node: E.Expr, j: int) -> E.Expr:
-    which, a, b, c, d = node.params
+    which, grid_rows, _, block_rows, _ = node.params
     if which == 2:    # G : tr₂(M) = (G ⊗ I) : M
-        return E.kron(G, E.identity(c))
-    return E.kron(E.identity(a), G)    # G : tr₁(M) = (I ⊗ G) : M
+        return E.kron(G, E.identity(block_rows))
+    return E.kron(E.identity(grid_rows), G)    # G : tr₁(M) = (I ⊗ G) : M
 
 
 def _diag_mat(G: E.Expr, node: E.Expr, j: int) -> E.Expr:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable
+from collections.abc import Callable
 
 from . import expr as E
 from .check import CheckReport, verify

@@ -8,7 +8,7 @@ or det well-conditioned.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import sympy
@@ -46,9 +46,7 @@ def _usage_domains(roots: list[E.Expr]) -> dict[E.Var, str]:
     for root in roots:
         for node in E.walk(root):
             need = None
-            if isinstance(node, E.Elementwise) and FUNCTIONS[node.function].domain == "positive":
-                need = "positive"
-            elif isinstance(node, E.Power) and not (isinstance(node.children[1], E.Const)
+            if isinstance(node, E.Elementwise) and FUNCTIONS[node.function].domain == "positive" or isinstance(node, E.Power) and not (isinstance(node.children[1], E.Const)
                                                     and node.children[1].value.is_integer):
                 need = "positive"
             elif isinstance(node, E.LogDet):

@@ -6,7 +6,7 @@ differentials are given (variables, or definitions treated as boundaries) to the
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from . import expr as E
 from .errors import UnsupportedError

@@ -13,7 +13,8 @@ everything smarter is a named rule in simplify.py.
 from __future__ import annotations
 
 import weakref
-from typing import Iterable, Union
+from typing import Union
+from collections.abc import Iterable
 
 import sympy
 

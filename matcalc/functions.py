@@ -8,7 +8,7 @@ for random test inputs, and the letter used when a printed result names a shared
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import sympy
 

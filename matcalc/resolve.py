@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 import sympy
 
@@ -569,4 +569,4 @@ def resolve(program: s.Program) -> ResolvedProgram:
     try:
         return _Resolver(program).run()
     except MatcalcError as err:
-        raise err.with_source(program.source)
+        raise err.with_source(program.source) from None

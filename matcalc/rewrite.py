@@ -8,7 +8,7 @@ than looping forever.
 from __future__ import annotations
 
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from .expr import Expr, Ref
 

@@ -9,7 +9,7 @@ Diag(a)b written a∘b, elementwise powers of one base merged (so y ⊘ ŷ ∘ �
 from __future__ import annotations
 
 from collections import defaultdict
-from functools import lru_cache
+import weakref
 
 import sympy
 
@@ -22,11 +22,20 @@ _SYMMETRIC_DOMAINS = ("symmetric", "spd")
 
 # ── structural helpers ────────────────────────────────────────────────────────────────────────
 
-@lru_cache(maxsize=None)
+_keys: "weakref.WeakKeyDictionary[E.Expr, tuple]" = weakref.WeakKeyDictionary()
+
+
 def key(e: E.Expr) -> tuple:
     """A structural key in which commutative operands are sorted: equal keys, equal values.
     Shapes are left out: operands compared by it (terms of one sum, factors of one product) share
-    their shape already."""
+    their shape already. Cached weakly, so expressions no one holds are freed."""
+    cached = _keys.get(e)
+    if cached is None:
+        cached = _keys[e] = _key(e)
+    return cached
+
+
+def _key(e: E.Expr) -> tuple:
     children = [key(c) for c in e.children]
     if isinstance(e, (E.Add, E.Hadamard, E.Frobenius)):
         children.sort()
@@ -449,7 +458,7 @@ def absorb_negation(e: E.Expr) -> E.Expr:
     coefficient, _ = split_coefficient(e)
     if not (coefficient.is_number and coefficient < 0):
         return e
-    scalars, chain = _chain(e)
+    scalars, _ = _chain(e)
     for f in scalars:
         if isinstance(f, E.Add) and len(f.children) == 2 and _negative(f.children[1]) \
                 and not _negative(f.children[0]):

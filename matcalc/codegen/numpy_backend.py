@@ -14,7 +14,7 @@ import keyword
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import sympy
 

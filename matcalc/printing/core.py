@@ -7,7 +7,7 @@ print as (user definitions and shared subexpressions, see naming.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import sympy
 
