@@ -239,36 +239,40 @@ def inner_product_order(e: E.Expr) -> E.Expr:
     return e
 
 
-def cancel_inverses(e: E.Expr) -> E.Expr:
-    """X X⁻¹ = X⁻¹ X = I inside a chain."""
+def _adjacent(e: E.Expr, combine) -> E.Expr:
+    """Rewrite the first adjacent pair (a, b) of a product's chain for which ``combine(a, b)``
+    returns replacement factors (an empty list removes the pair) instead of None."""
     if not isinstance(e, E.Product):
         return e
     scalars, chain = _chain(e)
     for i in range(len(chain) - 1):
-        a, b = chain[i], chain[i + 1]
-        if (isinstance(b, E.Inverse) and b.children[0] is a) or (isinstance(a, E.Inverse) and a.children[0] is b):
-            rest = chain[:i] + chain[i + 2:]
-            return E.mul(*scalars, *rest) if rest else E.mul(*scalars, E.identity(a.shape[0]))
+        new = combine(chain[i], chain[i + 1])
+        if new is not None:
+            rest = chain[:i] + new + chain[i + 2:]
+            return E.mul(*scalars, *(rest or [E.identity(chain[i].shape[0])]))
     return e
+
+
+def cancel_inverses(e: E.Expr) -> E.Expr:
+    """X X⁻¹ = X⁻¹ X = I inside a chain."""
+    def pair(a: E.Expr, b: E.Expr):
+        inverse_pair = (isinstance(b, E.Inverse) and b.children[0] is a) or \
+            (isinstance(a, E.Inverse) and a.children[0] is b)
+        return [] if inverse_pair else None
+    return _adjacent(e, pair)
 
 
 def diag_times_vector(e: E.Expr) -> E.Expr:
     """Diag(a) b = a ∘ b,  bᵀ Diag(a) = bᵀ ∘ aᵀ,  Diag(a) Diag(b) = Diag(a ∘ b)."""
-    if not isinstance(e, E.Product):
-        return e
-    scalars, chain = _chain(e)
-    for i in range(len(chain) - 1):
-        a, b = chain[i], chain[i + 1]
-        replacement = None
+    def pair(a: E.Expr, b: E.Expr):
         if isinstance(a, E.DiagMat) and isinstance(b, E.DiagMat):
-            replacement = E.diag_mat(E.hadamard(_as_column(a.children[0]), _as_column(b.children[0])))
-        elif isinstance(a, E.DiagMat) and b.is_column:
-            replacement = E.hadamard(_as_column(a.children[0]), b)
-        elif isinstance(b, E.DiagMat) and a.is_row:
-            replacement = E.hadamard(a, E.transpose(_as_column(b.children[0])))
-        if replacement is not None:
-            return E.mul(*scalars, *chain[:i], replacement, *chain[i + 2:])
-    return e
+            return [E.diag_mat(E.hadamard(_as_column(a.children[0]), _as_column(b.children[0])))]
+        if isinstance(a, E.DiagMat) and b.is_column:
+            return [E.hadamard(_as_column(a.children[0]), b)]
+        if isinstance(b, E.DiagMat) and a.is_row:
+            return [E.hadamard(a, E.transpose(_as_column(b.children[0])))]
+        return None
+    return _adjacent(e, pair)
 
 
 def _as_column(v: E.Expr) -> E.Expr:
@@ -297,10 +301,11 @@ def inner_product_cancellation(e: E.Expr) -> E.Expr:
 
 
 def _transposed(e: E.Expr) -> E.Expr:
-    """eᵀ with the transpose pushed all the way in."""
+    """eᵀ with the transpose pushed down as far as transpose_inward goes."""
     t = transpose_inward(E.transpose(e))
-    return t.rebuild(_transposed(c.children[0]) if isinstance(c, E.Transpose) else c
-                     for c in t.children) if isinstance(t, (E.Hadamard, E.Power)) else t
+    if isinstance(t, E.Transpose):
+        return t
+    return t.rebuild(_transposed(c.children[0]) if isinstance(c, E.Transpose) else c for c in t.children)
 
 
 def frobenius_as_product(e: E.Expr) -> E.Expr:
