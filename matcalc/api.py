@@ -59,7 +59,8 @@ class Derivation:
     def _names(self) -> dict:
         program = self._d.program
         taken = set(program.variables) | set(program.definitions) | {str(s) for s in program.dimensions}
-        return shared_names(list(self._d.results.values()), taken)
+        of = self._d.of
+        return shared_names(list(self._d.results.values()), taken - {of.name}, {of.children[0]: of.name})
 
     def _symbol(self, name: str, latex: bool) -> str:
         f = latex_name(self.of) if latex else self.of

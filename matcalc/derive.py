@@ -84,7 +84,10 @@ def reverse_mode(of: E.Ref, wrt: list[E.Var], record: bool) -> tuple[dict[E.Var,
         boundaries = _boundaries(ref.children[0], active)
         seeds = {b: E.differential(b) for b in boundaries}
         body = ref.children[0]
-        L = tidy_differential(E.substitute(differential(body, seeds, through_refs=False), {body: ref}))
+        L = differential(body, seeds, through_refs=False)
+        if ref is not of:   # f′ rows refer to their output; inside, call it by its name (s, not σ(v))
+            L = E.substitute(L, {body: ref})
+        L = tidy_differential(L)
         if record:
             steps.append(Step(f"differential of {ref.name} = …", E.differential(ref), L))
             line = _substitute_in_line(line, ref, G, L, steps, d_out)
@@ -177,12 +180,12 @@ def derive(program: ResolvedProgram, wrt: list[str], of: str | None = None, orde
     results = {}
     for x in variables:
         _check_rank(output, x)
-        results[x.name] = forward_derivative(output, x)
+        results[x.name] = forward_derivative(output.children[0], x)
     kind = "derivative" if all(x.is_scalar for x in variables) else "jacobian"
     steps = []
     if record_steps:
         for x in variables:
-            L = simplify(differential(output, {x: E.differential(x)}))
+            L = simplify(differential(output.children[0], {x: E.differential(x)}))
             steps.append(Step(f"differential with respect to {x.name}", E.differential(output), L))
     return Derivative(program, output, variables, 1, kind, results, steps)
 

@@ -96,7 +96,7 @@ class Printer:
         terms = [self._operand(t) for t in e.children]
         transposed = [_untransposed(t) for t in terms]
         if len(terms) > 1 and all(t is not None for t in transposed) and e not in self.names:
-            return self.n.transpose(self.n.paren(self(E.add(*transposed)))), P.POSTFIX
+            return self.n.transpose(self.paren(E.add(*transposed), P.ATOM)), P.POSTFIX
         positive = [t for t in terms if not _is_negative(t)]
         if positive and _is_negative(terms[0]):
             terms.remove(positive[0])

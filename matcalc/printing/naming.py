@@ -17,7 +17,10 @@ _SCALAR_NAMES = ("c", "α", "β", "γ", "κ")
 
 
 def _trivial(e: E.Expr) -> bool:
+    """Short enough to repeat: leaves, xᵀ, X⁻ᵀ, W x, x − a, 1 ⊘ x …"""
     if not e.children or isinstance(e, (E.Ref, E.Broadcast, E.Differential)):
+        return True
+    if _size(e, {}) <= 4 and not isinstance(e, (E.Elementwise, E.Softmax)):
         return True
     if isinstance(e, (E.Transpose, E.Norm)) and isinstance(e.children[0], (E.Var, E.Ref)):
         return True
@@ -66,8 +69,10 @@ def _hint(e: E.Expr) -> tuple[str, ...]:
     return _VECTOR_NAMES if e.is_vector else _MATRIX_NAMES
 
 
-def shared_names(roots: list[E.Expr], taken: set[str]) -> dict[E.Expr, str]:
-    """Names for the repeated subexpressions of ``roots`` (definitions keep their own names)."""
+def shared_names(roots: list[E.Expr], taken: set[str],
+                 preferred: dict[E.Expr, str] | None = None) -> dict[E.Expr, str]:
+    """Names for the repeated subexpressions of ``roots`` (definitions keep their own names);
+    a node in ``preferred`` (the differentiated definition's body) takes the name given there."""
     names: dict[E.Expr, str] = {}
     used = set(taken)
     sizes: dict = {}
@@ -77,6 +82,9 @@ def shared_names(roots: list[E.Expr], taken: set[str]) -> dict[E.Expr, str]:
         if not candidates:
             return names
         best = max(candidates, key=lambda n: _size(n, sizes))
+        if preferred and best in preferred:
+            names[best] = preferred[best]
+            continue
         hints = _hint(best)
         pool = hints + tuple(f"{hints[0]}{i}" for i in range(1, 1000))
         name = next(n for n in pool if n not in used)

@@ -58,7 +58,7 @@ CASES = [
     case("trace/(X+A)inv", SQUARE + "f = tr((X + A)⁻¹)", "X"),
     case("trace/Sym SX", "S in Sym(n); A in R^(n,n); f = tr(S A S)", "S"),
     # ── Determinants (§2.1) ───────────────────────────────────────────────────────────────────
-    case("det/X (49)", SQUARE + "f = det(X)", "X", "f X⁻ᵀ"),
+    case("det/X (49)", SQUARE + "f = det(X)", "X", "det(X) X⁻ᵀ"),
     case("det/AXB (51)", SQUARE + "f = det(A X B)", "X"),
     case("det/logdet (57)", SQUARE + "f = logdet(X)", "X", "X⁻ᵀ"),
     case("det/logdet XtX (55)", SQUARE + "f = logdet(X' X)", "X"),
@@ -102,11 +102,11 @@ CASES = [
     case("quadratic/Diag", "x, a in R^n; f = x' Diag(a) x", "x", "2 a ∘ x"),
     case("quadratic/Rayleigh", "x in R^n; A in Sym(n); f = x' A x / (x' x)", "x"),
     # ── Norms (§2.6) ──────────────────────────────────────────────────────────────────────────
-    case("norm/x (129)", "x in R^n; f = ‖x‖", "x", "x/f"),
-    case("norm/x−a (129)", "x, a in R^n; f = ‖x − a‖", "x", "(x − a)/f"),
+    case("norm/x (129)", "x in R^n; f = ‖x‖", "x", "x/‖x‖"),
+    case("norm/x−a (129)", "x, a in R^n; f = ‖x − a‖", "x", "(x − a)/‖x − a‖"),
     case("norm/x squared", "x in R^n; f = ‖x‖²", "x", "2 x"),
     case("norm/X fro squared", "X in R^(n,m); f = ‖X‖²", "X", "2 X"),
-    case("norm/X fro", "X in R^(n,m); f = norm(X)", "X", "X/f"),
+    case("norm/X fro", "X in R^(n,m); f = norm(X)", "X", "X/‖X‖"),
     case("norm/AX−B", "A in R^(m,n); X in R^(n,p); B in R^(m,p); f = ‖A X − B‖²", "X", "2 A'(A X − B)"),
     case("norm/ascii spelling", "A in R^(m,n); X in R^(n,p); B in R^(m,p); f = ||A*X - B||^2", "X",
          "2 A'(A X − B)"),
@@ -152,7 +152,7 @@ CASES = [
     case("ml/gaussian nll wrt covariance", "x, μ in R^n; Σ in SPD(n)\n"
          "L = ½ (x − μ)' Σ⁻¹ (x − μ) + ½ logdet(Σ)", "Σ"),
     case("ml/mahalanobis", "x, μ in R^n; S in SPD(n); d = sqrt((x − μ)' inv(S) (x − μ))", "x",
-         "S⁻¹ (x − μ)/d"),
+         "S⁻¹ (x − μ)/√((x − μ)' S⁻¹ (x − μ))"),
     case("ml/poisson", "X in R^(N,d); w in R^d; y in R^N; L = sum(exp(X w) − y ∘ (X w))", "w",
          "X'(exp(X w) − y)"),
     case("ml/hinge (smooth side)", "x, w in R^d; y in R; L = relu(1 − y w' x)", "w"),
@@ -196,11 +196,11 @@ CASES = [
 
     case("program/scalars", "a, b in R; f = a^2 b + exp(a b)", "a,b"),
     # ── Jacobians (vector of vector), derivatives wrt scalars ─────────────────────────────────
-    case("jacobian/σ(Wx)", "f = σ(W x)", "x", "Diag(f ∘ (1 − f)) W"),
-    case("jacobian/softmax", "x in R^n; p = softmax(x)", "x", "Diag(p) − p p'"),
+    case("jacobian/σ(Wx)", "f = σ(W x)", "x", "Diag(σ(W x) ∘ (1 − σ(W x))) W"),
+    case("jacobian/softmax", "x in R^n; p = softmax(x)", "x", "Diag(softmax(x)) − softmax(x) softmax(x)'"),
     case("jacobian/affine wrt b", "f = A x + b", "b", "I"),
     case("jacobian/affine wrt x", "f = A x + b", "x", "A"),
-    case("jacobian/exp", "x in R^n; f = exp(x)", "x", "Diag(f)"),
+    case("jacobian/exp", "x in R^n; f = exp(x)", "x", "Diag(exp(x))"),
     case("jacobian/hadamard", "x, y in R^n; f = x ∘ y", "x", "Diag(y)"),
     case("jacobian/tanh", "A in R^(m,n); x in R^n; f = tanh(A x)", "x"),
     case("jacobian/normalize", "x in R^n; f = x / ‖x‖", "x"),
@@ -209,7 +209,7 @@ CASES = [
     case("jacobian/rows σ", "x in R^(1,n); W in R^(n,k); f = σ(x W)", "x"),
     case("jacobian/column of row", "x in R^n; W in R^(n,k); f = x' W", "x", "W'"),
     case("jacobian/kron vectors", "x in R^n; y in R^m; f = x ⊗ y", "x,y"),
-    case("jacobian/vector wrt scalar", "t in R; a in R^n; f = exp(t a)", "t", "a ∘ f"),
+    case("jacobian/vector wrt scalar", "t in R; a in R^n; f = exp(t a)", "t", "a ∘ exp(t a)"),
     case("jacobian/matrix wrt scalar", "t in R; A, B in R^(n,m); F = t A + t^2 B", "t", "A + 2 t B"),
     case("jacobian/broadcast scalar", "x in R^n; f = (x' x) + x", "x"),
     # ── Hessians ──────────────────────────────────────────────────────────────────────────────
