@@ -553,11 +553,15 @@ RULES = first_of(*_COMMON, frobenius_as_product)
 DIFFERENTIAL_RULES = first_of(*_COMMON, differential_on_the_right)
 
 
+_CANONICAL = Normalizer(RULES)
+_TIDY = Normalizer(DIFFERENTIAL_RULES)
+
+
 def simplify(e: E.Expr) -> E.Expr:
     """The canonical compact form of ``e``."""
-    return Normalizer(RULES)(e)
+    return _CANONICAL(e)
 
 
 def tidy_differential(e: E.Expr) -> E.Expr:
     """A differential in readable form: simplified, but ``A : dX`` stays a Frobenius product."""
-    return Normalizer(DIFFERENTIAL_RULES)(e)
+    return _TIDY(e)
