@@ -21,12 +21,11 @@ class Function:
     spellings: tuple[str, ...]
     text: str                 # unicode, e.g. "σ"
     latex: str                # e.g. r"\sigma"
-    derivative: Callable[[E.Expr, E.Expr], E.Expr] | None   # (x, y=f(x)) -> f′(x); None: a.e. 0
+    derivative: Callable[[E.Expr, E.Expr], E.Expr] | None   # (x, y=f(x)) -> f′(x); None: refused
     numpy: str                # template over x
     sympy: Callable[[sympy.Expr], sympy.Expr]
     domain: str = "real"      # "positive": sample x > 0 in numerical checks
     letter: str = "u"
-    smooth: bool = True       # False: piecewise constant; its derivative is refused
 
 
 def _one_minus(y: E.Expr) -> E.Expr:
@@ -60,10 +59,9 @@ _ROWS = [
              lambda z: sympy.log(1 + sympy.exp(z))),
     # Derivatives of abs and relu. Both are 0 at 0 (the convention JAX and PyTorch use for relu);
     # they are piecewise constant, so differentiating them again is refused rather than guessed.
-    Function("sign", ("sign",), "sign", r"\operatorname{sign}", None, "np.sign(x)", sympy.sign,
-             smooth=False),
+    Function("sign", ("sign",), "sign", r"\operatorname{sign}", None, "np.sign(x)", sympy.sign),
     Function("step", ("step",), "step", r"\operatorname{step}", None, "np.heaviside(x, 0.0)",
-             lambda z: sympy.Heaviside(z, 0), smooth=False),
+             lambda z: sympy.Heaviside(z, 0)),
 ]
 
 FUNCTIONS: dict[str, Function] = {row.name: row for row in _ROWS}

@@ -108,7 +108,7 @@ class _ToSyntax(Transformer):
         return s.Binary(_span(meta), "frobenius", children[0], children[1])
 
     def juxtapose(self, meta, children):
-        return s.Binary(_span(meta), "product", children[0], children[1], explicit=False)
+        return s.Binary(_span(meta), "product", children[0], children[1])
 
     def unary(self, meta, children):
         op, operand = children

@@ -320,7 +320,7 @@ class _Resolver:
             column += len(part)
         tree: s.Node = pieces[0]
         for piece in pieces[1:]:
-            tree = s.Binary(tree.span.merge(piece.span), "product", tree, piece, explicit=False)
+            tree = s.Binary(tree.span.merge(piece.span), "product", tree, piece)
         return self.expression(tree)
 
     def visit_Negate(self, node: s.Negate) -> Typed:
@@ -476,7 +476,7 @@ class _Resolver:
         if name not in SPELLINGS and name not in _MATRIX_FUNCTIONS:
             known = name in self.defined or name in self.declared or name in self.undeclared
             if len(node.args) == 1 and (known or convention(name) == "matrix"):
-                product = s.Binary(node.span, "product", node.function, node.args[0], explicit=False)
+                product = s.Binary(node.span, "product", node.function, node.args[0])
                 return self.expression(product)
             close = difflib.get_close_matches(name, _FUNCTION_NAMES, n=3)
             hint = ("did you mean " + " or ".join(close) + "?") if close else \

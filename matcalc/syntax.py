@@ -39,7 +39,6 @@ class Binary(Node):
     op: str
     left: Node
     right: Node
-    explicit: bool = True  # False for juxtaposition (``W x``)
 
 
 @dataclass(frozen=True)

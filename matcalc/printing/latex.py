@@ -6,9 +6,8 @@ import unicodedata
 
 import sympy
 
-from .. import expr as E
 from ..functions import FUNCTIONS
-from .core import Notation, Printer
+from .core import Notation
 
 _GREEK = {unicodedata.lookup(f"GREEK SMALL LETTER {n}"): "\\" + n.lower() for n in (
     "ALPHA BETA GAMMA DELTA EPSILON ZETA ETA THETA IOTA KAPPA LAMDA MU NU XI PI RHO SIGMA TAU UPSILON "
@@ -77,6 +76,3 @@ def _unwrap(text: str) -> str:
         return text[len(r"\left("):-len(r"\right)")]
     return text
 
-
-def to_latex(e: E.Expr, names: dict[E.Expr, str] | None = None) -> str:
-    return Printer(LATEX, names)(e)

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import sympy
 
-from .. import expr as E
 from ..functions import FUNCTIONS
-from .core import Notation, Printer
+from .core import Notation
 
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _FRACTIONS = {(1, 2): "½", (1, 3): "⅓", (2, 3): "⅔", (1, 4): "¼", (3, 4): "¾"}
@@ -48,6 +47,3 @@ TEXT = Notation(
     partial_trace=lambda which, x: f"tr{'₁₂'[which - 1]}({x})",
 )
 
-
-def to_text(e: E.Expr, names: dict[E.Expr, str] | None = None) -> str:
-    return Printer(TEXT, names)(e)
