@@ -16,6 +16,7 @@ from . import expr as E
 @dataclass(frozen=True)
 class AdjointRule:
     identity: str     # the identity it applies, for the derivation text
+    latex: str        # the same identity in LaTeX
     cotangent: Callable[[E.Expr, E.Expr, int], E.Expr]   # (G, node, j) -> G′
 
 
@@ -55,23 +56,24 @@ def _diag_mat(G: E.Expr, node: E.Expr, j: int) -> E.Expr:
 
 
 ADJOINTS: dict[type, AdjointRule] = {
-    E.Add: AdjointRule("A : (B + C) = A : B + A : C", lambda G, node, j: G),
-    E.Product: AdjointRule("A : (BC) = (ACᵀ) : B = (BᵀA) : C", _product),
-    E.Hadamard: AdjointRule("A : (B ∘ C) = (A ∘ B) : C",
+    E.Add: AdjointRule("A : (B + C) = A : B + A : C", r"A : (B + C) = A : B + A : C", lambda G, node, j: G),
+    E.Product: AdjointRule("A : (BC) = (ACᵀ) : B = (BᵀA) : C", r"A : (BC) = (AC^{\top}) : B = (B^{\top}A) : C", _product),
+    E.Hadamard: AdjointRule("A : (B ∘ C) = (A ∘ B) : C", r"A : (B \circ C) = (A \circ B) : C",
                             lambda G, node, j: E.hadamard(G, *(c for k, c in enumerate(node.children)
                                                                if k != j))),
-    E.Frobenius: AdjointRule("a : (B : C) = (a B) : C",
+    E.Frobenius: AdjointRule("a : (B : C) = (a B) : C", r"a (B : C) = (a B) : C",
                              lambda G, node, j: E.mul(G, node.children[1 - j])),
-    E.Kron: AdjointRule("A : (B ⊗ C) = tr₂(A (I ⊗ Cᵀ)) : B = tr₁((Bᵀ ⊗ I) A) : C", _kron),
-    E.Broadcast: AdjointRule("A : (b 𝟏) = sum(A) : b", lambda G, node, j: E.total(G)),
-    E.Transpose: AdjointRule("A : Bᵀ = Aᵀ : B", lambda G, node, j: E.transpose(G)),
-    E.Trace: AdjointRule("a : tr(B) = (a I) : B",
+    E.Kron: AdjointRule("A : (B ⊗ C) = tr₂(A (I ⊗ Cᵀ)) : B = tr₁((Bᵀ ⊗ I) A) : C",
+                       r"A : (B \otimes C) = \operatorname{tr}_2(A (I \otimes C^{\top})) : B = \operatorname{tr}_1((B^{\top} \otimes I) A) : C", _kron),
+    E.Broadcast: AdjointRule("A : (b 𝟏) = sum(A) : b", r"A : (b \mathbf{1}) = \operatorname{sum}(A)\, b", lambda G, node, j: E.total(G)),
+    E.Transpose: AdjointRule("A : Bᵀ = Aᵀ : B", r"A : B^{\top} = A^{\top} : B", lambda G, node, j: E.transpose(G)),
+    E.Trace: AdjointRule("a : tr(B) = (a I) : B", r"a \operatorname{tr}(B) = (a I) : B",
                          lambda G, node, j: E.mul(G, E.identity(node.children[0].shape[0]))),
-    E.Sum: AdjointRule("a : sum(B) = (a 𝟏) : B",
+    E.Sum: AdjointRule("a : sum(B) = (a 𝟏) : B", r"a \operatorname{sum}(B) = (a \mathbf{1}) : B",
                        lambda G, node, j: E.broadcast(G, node.children[0].shape)),
-    E.DiagVec: AdjointRule("a : diag(B) = Diag(a) : B", lambda G, node, j: E.diag_mat(G)),
-    E.DiagMat: AdjointRule("A : Diag(b) = diag(A) : b", _diag_mat),
-    E.PartialTrace: AdjointRule("A : tr₂(B) = (A ⊗ I) : B", _partial_trace),
+    E.DiagVec: AdjointRule("a : diag(B) = Diag(a) : B", r"a : \operatorname{diag}(B) = \operatorname{Diag}(a) : B", lambda G, node, j: E.diag_mat(G)),
+    E.DiagMat: AdjointRule("A : Diag(b) = diag(A) : b", r"A : \operatorname{Diag}(b) = \operatorname{diag}(A) : b", _diag_mat),
+    E.PartialTrace: AdjointRule("A : tr₂(B) = (A ⊗ I) : B", r"A : \operatorname{tr}_2(B) = (A \otimes I) : B", _partial_trace),
 }
 
 

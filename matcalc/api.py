@@ -8,7 +8,7 @@ from collections.abc import Callable
 from . import expr as E
 from .check import CheckReport, verify
 from .codegen.numpy_backend import Output, generate, module
-from .derive import Derivative, derive as _derive
+from .derive import Derivative, Step, derive as _derive
 from .errors import MatcalcError
 from .parse import parse
 from .printing.core import Printer
@@ -116,17 +116,13 @@ class Derivation:
     @property
     def steps(self) -> list[str]:
         """The derivation with differentials, one LaTeX line per substitution or adjoint move."""
-        return self._render_steps(Printer(LATEX, self._names), r"\quad \text{(%s)}")
+        printer = Printer(LATEX, self._names)
+        return [f"{printer(s.lhs)} = {printer(s.rhs)} \\qquad {_rule_latex(s)}" for s in self._d.steps]
 
     def steps_text(self) -> list[str]:
         """The derivation as readable Unicode lines."""
-        return self._render_steps(Printer(TEXT, self._names), "    [%s]")
-
-    def _render_steps(self, printer: Printer, rule_format: str) -> list[str]:
-        lines = []
-        for step in self._d.steps:
-            lines.append(f"{printer(step.lhs)} = {printer(step.rhs)}" + rule_format % step.rule)
-        return lines
+        printer = Printer(TEXT, self._names)
+        return [f"{printer(s.lhs)} = {printer(s.rhs)}    [{_rule_text(s)}]" for s in self._d.steps]
 
     # ── code ──────────────────────────────────────────────────────────────────────────────────
     def _outputs(self) -> list[Output]:
@@ -209,6 +205,24 @@ class Derivation:
         roots = [self._d.of, *self._d.results.values()]
         return verify(self._d.program.variables, roots, differentiated, self.compile(), self.wrt,
                       tolerance=tolerance, seed=seed)
+
+
+def _rule_text(step: Step) -> str:
+    return {"differential": f"differential of {step.subject}",
+            "substitute": f"substitute d{step.subject}",
+            "adjoint": "; ".join(rule.identity for rule in step.identities),
+            "collect": "collect terms",
+            "gradient again": "differentiate the gradient again"}[step.rule]
+
+
+def _rule_latex(step: Step) -> str:
+    if step.rule == "adjoint":
+        return r",\ ".join(rule.latex for rule in step.identities)
+    subject = latex_name(step.subject)
+    return {"differential": rf"\text{{differential of }} {subject}",
+            "substitute": rf"\text{{substitute }} \mathrm{{d}}{subject}",
+            "collect": r"\text{collect terms}",
+            "gradient again": r"\text{differentiate the gradient again}"}[step.rule]
 
 
 def derive(source: str, wrt: str | list[str], *, of: str | None = None, order: int = 1,

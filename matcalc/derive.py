@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import expr as E
-from .adjoint import ADJOINTS, peel, pull_back
+from .adjoint import ADJOINTS, AdjointRule, peel, pull_back
 from .differential import differential
 from .errors import NameResolutionError, UnsupportedError
 from .jacobian import jacobian
@@ -23,10 +23,14 @@ from .simplify import simplify, tidy_differential
 
 @dataclass(frozen=True)
 class Step:
-    """One line of a derivation: ``lhs = rhs`` justified by ``rule``."""
+    """One line of a derivation: ``lhs = rhs``, justified by ``rule`` — one of "differential" (of
+    the definition ``subject``), "substitute" (d``subject`` by its differential), "adjoint" (moves
+    by the ``identities``), "collect" or "gradient again" — rendered by the printers."""
     rule: str
     lhs: E.Expr
     rhs: E.Expr
+    subject: str = ""
+    identities: tuple[AdjointRule, ...] = ()
 
 
 @dataclass
@@ -89,7 +93,7 @@ def reverse_mode(of: E.Ref, wrt: list[E.Var], record: bool) -> tuple[dict[E.Var,
             L = E.substitute(L, {body: ref})
         L = tidy_differential(L)
         if record:
-            steps.append(Step(f"differential of {ref.name} = …", E.differential(ref), L))
+            steps.append(Step("differential", E.differential(ref), L, ref.name))
             line = _substitute_in_line(line, ref, G, L, steps, d_out)
         for b in boundaries:
             D = seeds[b]
@@ -105,22 +109,21 @@ def _substitute_in_line(line, ref, G, L, steps, d_out):
     kept = [(g, l) for g, l in line if l is not D_ref]
     working = [(G, L)] if not isinstance(L, E.Zero) else []
     if kept or G is not E.ONE:
-        steps.append(Step(f"substitute d{ref.name}", d_out, _line(kept + working)))
+        steps.append(Step("substitute", d_out, _line(kept + working), ref.name))
     while any(not isinstance(l, E.Differential) for _, l in working):
-        rules = dict.fromkeys(ADJOINTS[type(l)].identity for _, l in working
-                              if not isinstance(l, E.Differential))
+        rules = dict.fromkeys(ADJOINTS[type(l)] for _, l in working if not isinstance(l, E.Differential))
         moved = []
         for g, l in working:
             moved.extend([(g, l)] if isinstance(l, E.Differential) else _peel_all(g, l))
         previous = _line(kept + working)
         working = [(simplify(g), l) for g, l in moved]
         if _line(kept + working) is not previous:
-            steps.append(Step("; ".join(rules), d_out, _line(kept + working)))
+            steps.append(Step("adjoint", d_out, _line(kept + working), identities=tuple(rules)))
     merged: dict[E.Expr, E.Expr] = {}
     for g, l in kept + working:
         merged[l] = simplify(E.add(merged[l], g)) if l in merged else g
     if len(merged) < len(kept) + len(working):
-        steps.append(Step("collect terms", d_out, _line([(g, l) for l, g in merged.items()])))
+        steps.append(Step("collect", d_out, _line([(g, l) for l, g in merged.items()])))
     return [(g, l) for l, g in merged.items()]
 
 
@@ -186,7 +189,7 @@ def derive(program: ResolvedProgram, wrt: list[str], of: str | None = None, orde
     if record_steps:
         for x in variables:
             L = simplify(differential(output.children[0], {x: E.differential(x)}))
-            steps.append(Step(f"differential with respect to {x.name}", E.differential(output), L))
+            steps.append(Step("differential", E.differential(output), L, output.name))
     return Derivative(program, output, variables, 1, kind, results, steps)
 
 
@@ -204,7 +207,7 @@ def _hessian(program: ResolvedProgram, output: E.Ref, variables: list[E.Var]) ->
     gradients, steps = reverse_mode(output, [x], record=True)
     gradient = gradients[x]
     hessian = forward_derivative(gradient, x)
-    steps.append(Step("differentiate the gradient again", E.differential(gradient),
+    steps.append(Step("gradient again", E.differential(gradient),
                       simplify(differential(gradient, {x: E.differential(x)}))))
     return Derivative(program, output, [x], 2, "hessian", {x.name: hessian}, steps, gradient)
 

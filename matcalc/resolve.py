@@ -45,8 +45,9 @@ _DOMAINS = {
 _MATRIX_FUNCTIONS = {
     "softmax": "softmax", "logsumexp": "logsumexp", "lse": "logsumexp", "sum": "sum",
     "tr": "trace", "trace": "trace", "Tr": "trace", "det": "det", "logdet": "logdet",
-    "inv": "inverse", "diag": "diag", "Diag": "Diag", "norm": "norm",
+    "inv": "inverse", "diag": "diag", "Diag": "Diag", "norm": "norm", "kron": "kron",
 }
+_BINARY_FUNCTIONS = {"kron"}   # the ASCII twin of ⊗
 _FUNCTION_NAMES = sorted(set(_MATRIX_FUNCTIONS) | set(SPELLINGS))
 
 
@@ -482,8 +483,13 @@ class _Resolver:
             hint = ("did you mean " + " or ".join(close) + "?") if close else \
                 "functions: " + ", ".join(_FUNCTION_NAMES)
             raise NameResolutionError(f"unknown function '{name}'", node.function.span, hint=hint)
-        if len(node.args) != 1:
-            raise ShapeError(f"{name}(…) takes one argument, got {len(node.args)}", node.span)
+        arity = 2 if name in _BINARY_FUNCTIONS else 1
+        if len(node.args) != arity:
+            raise ShapeError(f"{name}(…) takes {'two arguments' if arity == 2 else 'one argument'}, "
+                             f"got {len(node.args)}", node.span)
+        if arity == 2:
+            kron = s.Binary(node.span, "kron", node.args[0], node.args[1])
+            return self.expression(kron)
         t = self.expression(node.args[0])
         if name in SPELLINGS:
             fn = SPELLINGS[name].name

@@ -26,7 +26,7 @@ def shapes(source: str) -> dict:
     ("f = x²", "f = x^2"),
     ("f = √x", "f = sqrt(x)"),
     ("f = A · B", "f = A * B"),
-    ("f = A ⊗ B", "f = A ⊗ B"),
+    ("f = A ⊗ B", "f = kron(A, B)"),
     ("f = ln(x) − 1", "f = log(x) - 1"),
     ("f = tr(A) + trace(B)", "f = trace(A) + tr(B)"),
     ("x ∈ ℝ^{1×4}; f = x x'", "x in R^(1,4); f = x*x^T"),

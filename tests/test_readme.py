@@ -1,0 +1,25 @@
+"""The README's command-line examples print what the README says they print."""
+import pathlib
+import re
+import shlex
+
+import pytest
+
+from matcalc.cli import main
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+# A ```sh block holding one matcalc command, followed directly by a ``` block with its output.
+EXAMPLES = re.findall(r"```sh\n(?:pip install [^\n]*&& )?(matcalc derive [^\n]+)\n```\n\n```\n(.*?)```",
+                      README, flags=re.S)
+
+
+def test_readme_has_examples():
+    assert len(EXAMPLES) >= 3
+
+
+@pytest.mark.parametrize("command, expected", EXAMPLES, ids=[c for c, _ in EXAMPLES])
+def test_readme_example_output_is_current(command, expected, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert main(shlex.split(command)[1:]) == 0
+    assert capsys.readouterr().out == expected
