@@ -41,8 +41,9 @@ def _jacobian_layout(f: tuple, x: tuple) -> tuple[str, ...]:
 class Derivation:
     """The derivative(s) of one program: closed form, derivation, LaTeX, NumPy code and checks."""
 
-    def __init__(self, derivative: Derivative) -> None:
+    def __init__(self, derivative: Derivative, as_dict: bool = False) -> None:
         self._d = derivative
+        self._as_dict = as_dict or len(derivative.wrt) > 1   # wrt given as a list
         self.source = derivative.program.source
         self.of = derivative.of.name
         self.wrt = [x.name for x in derivative.wrt]
@@ -151,7 +152,7 @@ class Derivation:
         derivative, helpers, params = generate(
             program.variables, self._outputs(), "derivative",
             f"{self._symbol(self.wrt[0], False) if len(self.wrt) == 1 else 'Gradients of ' + self.of}"
-            f" at the given point.", as_dict=len(self.wrt) > 1, names=self._names)
+            f" at the given point.", as_dict=self._as_dict, names=self._names)
         functions = [derivative]
         value, value_helpers, _ = generate(program.variables, [Output(self.of, self._d.of, _layout(self._d.of.shape))],
                                            "value", f"The value of {self.of}.", as_dict=False, names={})
@@ -235,7 +236,8 @@ def derive(source: str, wrt: str | list[str], *, of: str | None = None, order: i
     if not names:
         raise MatcalcError("name at least one variable to differentiate with respect to")
     program = resolve(parse(source))
-    return Derivation(_derive(program, names, of=of, order=order, record_steps=options.record_steps))
+    return Derivation(_derive(program, names, of=of, order=order, record_steps=options.record_steps),
+                      as_dict=not isinstance(wrt, str))
 
 
 def latex(source: str, wrt: str | list[str], *, of: str | None = None, order: int = 1) -> str:

@@ -81,3 +81,9 @@ def test_identifiers_are_sanitised():
     d = matcalc.derive("lambda in R; np in R^3; f = lambda ‖np‖²", "np")
     out = d.compile()(**{"lambda": 2.0, "np": np.array([1.0, 2.0, 3.0])})
     np.testing.assert_allclose(out, [4.0, 8.0, 12.0])
+
+
+def test_a_list_of_one_variable_still_returns_a_dict():
+    d = matcalc.derive("f = ‖x‖²", ["x"])
+    assert list(d.compile()(x=np.array([1.0, 2.0]))) == ["x"]
+    assert isinstance(matcalc.derive("f = ‖x‖²", "x").compile()(x=np.array([1.0, 2.0])), np.ndarray)
