@@ -10,6 +10,7 @@ from .check import CheckReport, verify
 from .codegen.numpy_backend import Output, generate, module
 from .derive import Derivative, Step, derive as _derive
 from .errors import MatcalcError
+from .export_sympy import to_sympy
 from .parse import parse
 from .printing.core import Printer
 from .printing.latex import LATEX, latex_name
@@ -55,6 +56,16 @@ class Derivation:
     def expressions(self) -> dict:
         """The results as matcalc IR, by variable name."""
         return dict(self._d.results)
+
+    @property
+    def function(self) -> E.Expr:
+        """The differentiated definition's body as matcalc IR."""
+        return self._d.of.children[0]
+
+    @property
+    def variables(self) -> dict:
+        """Every free variable of the program (matcalc IR, with shape and domain), by name."""
+        return dict(self._d.program.variables)
 
     @cached_property
     def _names(self) -> dict:
@@ -124,6 +135,12 @@ class Derivation:
         """The derivation as readable Unicode lines."""
         printer = Printer(TEXT, self._names)
         return [f"{printer(s.lhs)} = {printer(s.rhs)}    [{_rule_text(s)}]" for s in self._d.steps]
+
+    def to_sympy(self):
+        """The results as SymPy matrix expressions (definitions expanded): one expression, or a
+        dict name → expression when several variables (or a list) were requested."""
+        exported = {name: to_sympy(e) for name, e in self._d.results.items()}
+        return exported if self._as_dict else exported[self.wrt[0]]
 
     # ── code ──────────────────────────────────────────────────────────────────────────────────
     def _outputs(self) -> list[Output]:
