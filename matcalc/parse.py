@@ -178,6 +178,7 @@ _TOKEN_NAMES = {"NAME": "a name", "NUMBER": "a number", "FRACTION": "a number", 
                 "ADD_OP": "'+' or '-'", "PRODUCT_OP": "a product operator", "RPAR": "')'",
                 "LPAR": "'('", "EQUAL": "'='", "_NL": "end of line", "$END": "end of input",
                 "RNORM": "a closing ‖", "LNORM": "'‖'", "LABS": "'|'", "RABS": "a closing |",
+                "DBAR": "'‖'", "BAR": "'|'",
                 "SQRT": "'√'", "COLON": "':'", "POSTFIX_OP": "a postfix operator", "COMMA": "','",
                 "SEMICOLON": "';'", "_IN": "'in'", "LBRACE": "'{'", "RBRACE": "'}'",
                 "CIRCUMFLEX": "'^'", "SUPERSCRIPT_INT": "a superscript"}

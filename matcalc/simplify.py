@@ -256,10 +256,58 @@ def _adjacent(e: E.Expr, combine) -> E.Expr:
 def cancel_inverses(e: E.Expr) -> E.Expr:
     """X X⁻¹ = X⁻¹ X = I inside a chain."""
     def pair(a: E.Expr, b: E.Expr):
+        a, b = _untransposed_pair(a, b)
         inverse_pair = (isinstance(b, E.Inverse) and b.children[0] is a) or \
             (isinstance(a, E.Inverse) and a.children[0] is b)
         return [] if inverse_pair else None
     return _adjacent(e, pair)
+
+
+def _untransposed_pair(a: E.Expr, b: E.Expr) -> tuple[E.Expr, E.Expr]:
+    """Aᵀ (A⁻¹)ᵀ = (A⁻¹ A)ᵀ: a pair of transposes cancels exactly when the plain pair does."""
+    if isinstance(a, E.Transpose) and isinstance(b, E.Transpose):
+        return b.children[0], a.children[0]
+    return a, b
+
+
+def kron_mixed_product(e: E.Expr) -> E.Expr:
+    """(A ⊗ B)(C ⊗ D) = AC ⊗ BD when the factors chain."""
+    def pair(a: E.Expr, b: E.Expr):
+        if isinstance(a, E.Kron) and isinstance(b, E.Kron):
+            (A, B), (C, D) = a.children, b.children
+            if A.shape[1] == C.shape[0] and B.shape[1] == D.shape[0]:
+                return [E.kron(E.mul(A, C), E.mul(B, D))]
+        return None
+    return _adjacent(e, pair)
+
+
+def kron_inverse(e: E.Expr) -> E.Expr:
+    """(A ⊗ B)⁻¹ = A⁻¹ ⊗ B⁻¹."""
+    if isinstance(e, E.Inverse) and isinstance(e.children[0], E.Kron):
+        return E.kron(*(E.inverse(c) for c in e.children[0].children))
+    return e
+
+
+def partial_trace_rules(e: E.Expr) -> E.Expr:
+    """tr₂(A ⊗ B) = tr(B) A,  tr₁(A ⊗ B) = tr(A) B,  tr(c M) = c tr(M),  tr(M + N) = tr(M) + tr(N),
+    and tr₁(I) = n I = tr₂(I) for the identity seen as a grid of identity blocks."""
+    if not isinstance(e, E.PartialTrace):
+        return e
+    which, a, b, c, d = e.params
+    x = e.children[0]
+    def again(m: E.Expr) -> E.Expr:
+        return E.partial_trace(m, which, (a, b), (c, d))
+    if isinstance(x, E.Kron) and x.children[0].shape == (a, b) and x.children[1].shape == (c, d):
+        A, B = x.children
+        return E.mul(E.trace(B), A) if which == 2 else E.mul(E.trace(A), B)
+    if isinstance(x, E.Identity):
+        return E.mul(E.const(c if which == 2 else a), E.identity(a if which == 2 else c))
+    if isinstance(x, E.Add):
+        return E.add(*(again(t) for t in x.children))
+    scalars, chain = _chain(x)
+    if isinstance(x, E.Product) and scalars:
+        return E.mul(*scalars, again(E.mul(*chain)))
+    return e
 
 
 def diag_times_vector(e: E.Expr) -> E.Expr:
@@ -544,7 +592,8 @@ def diag_rules(e: E.Expr) -> E.Expr:
 _COMMON = (
     transpose_inward, transpose_outside_inverse, transpose_invariant,
     collect_like_terms, factor_common,
-    merge_scalar_powers, scalar_subchain_out, inner_product_order, cancel_inverses, diag_times_vector, inner_product_cancellation,
+    merge_scalar_powers, scalar_subchain_out, inner_product_order, cancel_inverses,
+    kron_mixed_product, kron_inverse, partial_trace_rules, diag_times_vector, inner_product_cancellation,
     trace_rotation, frobenius_scalars_out, merge_hadamard_powers, hadamard_scalars_out, power_rules, inverse_functions,
     sum_rules, diag_rules, factor_scalars, absorb_negation, expand_if_smaller,
 )

@@ -49,3 +49,11 @@ def test_hadamard_expansion_never_grows_an_expression():
     # σ∘(1−σ) stays factored: multiplying it out cancels nothing
     d = matcalc.derive("x in R^3; f = sum(σ(x))", "x")
     assert str(d).startswith("∂f/∂x = s ∘ (1 − s)") or str(d).startswith("∂f/∂x = σ(x) ∘ (1 − σ(x))")
+
+
+def test_kronecker_results_reach_cookbook_forms():
+    # ∂ log det(A ⊗ X)/∂X = m X⁻ᵀ, since det(A ⊗ X) = det(A)ⁿ det(X)ᵐ
+    d = matcalc.derive("A in R^(m,m); X in R^(n,n); f = logdet(A ⊗ X)", "X")
+    assert str(d).splitlines()[0] == "∂f/∂X = m X⁻ᵀ"
+    d = matcalc.derive("A in R^(m,n); B in R^(p,q); f = ‖A ⊗ B‖²", "A")
+    assert str(d).splitlines()[0] == "∂f/∂A = 2 tr(B Bᵀ) A"

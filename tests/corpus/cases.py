@@ -37,7 +37,7 @@ CASES = [
     case("trace/AXtB (103)", "A in R^(m,n); X in R^(p,n); B in R^(p,m); f = tr(A X' B)", "X", "B A"),
     case("trace/XtA (104)", SQUARE + "f = tr(X' A)", "X", "A"),
     case("trace/AXt (105)", SQUARE + "f = tr(A X')", "X", "A"),
-    case("trace/kron (106)", "A in R^(m,m); X in R^(n,n); f = tr(A ⊗ X)", "X"),
+    case("trace/kron (106)", "A in R^(m,m); X in R^(n,n); f = tr(A ⊗ X)", "X", "tr(A) I"),
     case("trace/X2 (107)", SQUARE + "f = tr(X^2)", "X", "2 X'"),
     case("trace/X2B (108)", SQUARE + "f = tr(X^2 B)", "X", "(X B + B X)'"),
     case("trace/XtBX (109)", "X in R^(n,m); B in R^(n,n); f = tr(X' B X)", "X", "(B + B') X"),
@@ -54,7 +54,7 @@ CASES = [
     case("trace/X3 (121)", SQUARE + "f = tr(X^3)", "X"),
     case("trace/AXinvB (124)", SQUARE + "f = tr(A X⁻¹ B)", "X", "−X⁻ᵀ A' B' X⁻ᵀ"),
     case("trace/XinvA", SQUARE + "f = tr(inv(X) A)", "X", "−X⁻ᵀ A' X⁻ᵀ"),
-    case("trace/kron XX", SQUARE + "f = tr(X ⊗ X)", "X"),
+    case("trace/kron XX", SQUARE + "f = tr(X ⊗ X)", "X", "2 tr(X) I"),
     case("trace/(X+A)inv", SQUARE + "f = tr((X + A)⁻¹)", "X"),
     case("trace/Sym SX", "S in Sym(n); A in R^(n,n); f = tr(S A S)", "S"),
     # ── Determinants (§2.1) ───────────────────────────────────────────────────────────────────
@@ -66,7 +66,7 @@ CASES = [
     case("det/Xinv", SQUARE + "f = det(X⁻¹)", "X"),
     case("det/XtAX (54)", "X in R^(n,n); A in Sym(n); f = det(X' A X)", "X"),
     case("det/logdet SPD", "S in SPD(n); f = logdet(S)", "S", "S⁻¹"),
-    case("det/logdet kron", "A in R^(m,m); X in R^(n,n); f = logdet(A ⊗ X)", "X"),
+    case("det/logdet kron", "A in R^(m,m); X in R^(n,n); f = logdet(A ⊗ X)", "X"),   # m X⁻ᵀ
     # ── Inverses (§2.2) ───────────────────────────────────────────────────────────────────────
     case("inverse/aXinvb (61)", SQUARE + VECTORS + "f = a' X⁻¹ b", "X", "−X⁻ᵀ a b' X⁻ᵀ"),
     case("inverse/sum", SQUARE + "f = sum(X^(-1))", "X"),
@@ -110,7 +110,8 @@ CASES = [
     case("norm/AX−B", "A in R^(m,n); X in R^(n,p); B in R^(m,p); f = ‖A X − B‖²", "X", "2 A'(A X − B)"),
     case("norm/ascii spelling", "A in R^(m,n); X in R^(n,p); B in R^(m,p); f = ||A*X - B||^2", "X",
          "2 A'(A X − B)"),
-    case("norm/kron", "A in R^(m,n); B in R^(p,q); f = ‖A ⊗ B‖²", "A,B"),
+    case("norm/kron", "A in R^(m,n); B in R^(p,q); f = ‖A ⊗ B‖²", "A,B",
+         {"A": "2 tr(B B') A", "B": "2 tr(A' A) B"}),
     case("norm/cosine", "x, y in R^n; f = x' y / (‖x‖ ‖y‖)", "x"),
     # ── Elementwise functions and reductions ─────────────────────────────────────────────────
     case("elementwise/sum exp", "X in R^(n,m); f = sum(exp(X))", "X", "exp(X)"),
@@ -209,6 +210,9 @@ CASES = [
     case("jacobian/rows σ", "x in R^(1,n); W in R^(n,k); f = σ(x W)", "x"),
     case("jacobian/column of row", "x in R^n; W in R^(n,k); f = x' W", "x", "W'"),
     case("jacobian/kron vectors", "x in R^n; y in R^m; f = x ⊗ y", "x,y"),
+    case("kron/mixed product", "A in R^(2,3); B in R^(3,2); x in R^3; y in R^2; z in R^6\n"
+         "f = z' (A ⊗ B) (x ⊗ y)", "x"),
+    case("kron/inverse", "A in R^(m,m); X in R^(n,n); f = tr(inv(A ⊗ X))", "X"),
     case("jacobian/vector wrt scalar", "t in R; a in R^n; f = exp(t a)", "t", "a ∘ exp(t a)"),
     case("jacobian/matrix wrt scalar", "t in R; A, B in R^(n,m); F = t A + t^2 B", "t", "A + 2 t B"),
     case("jacobian/broadcast scalar", "x in R^n; f = (x' x) + x", "x"),
