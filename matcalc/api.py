@@ -230,6 +230,7 @@ def _rule_text(step: Step) -> str:
             "substitute": f"substitute d{step.subject}",
             "adjoint": "; ".join(rule.identity for rule in step.identities),
             "collect": "collect terms",
+            "jacobian": f"read off ∂/∂{step.subject}",
             "gradient again": "differentiate the gradient again"}[step.rule]
 
 
@@ -240,6 +241,7 @@ def _rule_latex(step: Step) -> str:
     return {"differential": rf"\text{{differential of }} {subject}",
             "substitute": rf"\text{{substitute }} \mathrm{{d}}{subject}",
             "collect": r"\text{collect terms}",
+            "jacobian": rf"\text{{read off }} \partial / \partial {subject}",
             "gradient again": r"\text{differentiate the gradient again}"}[step.rule]
 
 

@@ -6,6 +6,7 @@ a failed ``--check`` exits 1.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -88,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     except MatcalcError as err:
         print(err.with_source(source).format(), file=sys.stderr)
         return 2
+    except BrokenPipeError:   # `matcalc … | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

@@ -25,7 +25,8 @@ from .simplify import simplify, tidy_differential
 class Step:
     """One line of a derivation: ``lhs = rhs``, justified by ``rule`` — one of "differential" (of
     the definition ``subject``), "substitute" (d``subject`` by its differential), "adjoint" (moves
-    by the ``identities``), "collect" or "gradient again" — rendered by the printers."""
+    by the ``identities``), "collect", "jacobian" (read off ∂f/∂``subject``) or "gradient again" —
+    rendered by the printers."""
     rule: str
     lhs: E.Expr
     rhs: E.Expr
@@ -188,8 +189,11 @@ def derive(program: ResolvedProgram, wrt: list[str], of: str | None = None, orde
     steps = []
     if record_steps:
         for x in variables:
-            L = simplify(differential(output.children[0], {x: E.differential(x)}))
+            L = tidy_differential(differential(output.children[0], {x: E.differential(x)}))
             steps.append(Step("differential", E.differential(output), L, output.name))
+            if (x.is_scalar or x.is_column) and not output.is_row:   # df = J dx
+                applied = E.Product((results[x.name], E.differential(x)), (), output.shape)
+                steps.append(Step("jacobian", E.differential(output), applied, x.name))
     return Derivative(program, output, variables, 1, kind, results, steps)
 
 
