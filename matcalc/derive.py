@@ -117,7 +117,7 @@ def _substitute_in_line(line, ref, G, L, steps, d_out):
         for g, l in working:
             moved.extend([(g, l)] if isinstance(l, E.Differential) else _peel_all(g, l))
         previous = _line(kept + working)
-        working = [(simplify(g), l) for g, l in moved]
+        working = [(g, l) for g, l in ((simplify(g), l) for g, l in moved) if not isinstance(g, E.Zero)]
         if _line(kept + working) is not previous:
             steps.append(Step("adjoint", d_out, _line(kept + working), identities=tuple(rules)))
     merged: dict[E.Expr, E.Expr] = {}
