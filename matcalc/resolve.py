@@ -125,14 +125,15 @@ class _Resolver:
             t.free_name = None
 
     def default_kind(self, u: _Undeclared) -> None:
+        """Fill what inference left open by the convention: scalar names become 1×1, and a
+        scalar or vector name whose columns are still free becomes a column."""
         kind = convention(u.name)
         r, c = u.shape
         if kind == "scalar" and self.dims.is_free(r) and self.dims.is_free(c):
-            self.dims.unify(r, 1), self.dims.unify(c, 1)
+            self.dims.unify(r, 1)
+            self.dims.unify(c, 1)
         elif kind in ("scalar", "vector") and self.dims.is_free(c) and not self.dims.is_one(r):
             self.dims.unify(c, 1)
-        elif kind == "vector" and self.dims.is_free(r) and self.dims.is_one(c):
-            pass  # already a column of unknown length
 
     def wants_scalar(self, t: Typed) -> bool:
         """A factor is a scalar if it is one already, or is an undeclared scalar-named name."""
@@ -371,7 +372,8 @@ class _Resolver:
             return Typed(b.shape, lambda: E.mul(a.build(), b.build()), node.span)
         if self.wants_scalar(b):
             return Typed(a.shape, lambda: E.mul(a.build(), b.build()), node.span)
-        self.settle(b) if self.dims.is_free(b.shape[1]) and b.free_name else None
+        if b.free_name and self.dims.is_free(b.shape[1]):   # W x: x is a column unless shown otherwise
+            self.settle(b)
         if not self.dims.unify(a.shape[1], b.shape[0]):
             left = self.dims.resolve(a.shape[1])
             right = self.dims.resolve(b.shape[0])
@@ -401,14 +403,16 @@ class _Resolver:
 
     def binary_div(self, a: Typed, b: Typed, node: s.Binary) -> Typed:
         if b.free_name is not None and all(self.dims.is_free(d) for d in b.shape):
-            self.dims.unify(b.shape[0], 1), self.dims.unify(b.shape[1], 1)
+            self.dims.unify(b.shape[0], 1)
+            self.dims.unify(b.shape[1], 1)
         if not self.is_scalar(b):
             raise ShapeError(f"'/' divides by a scalar, but {self.operand(b)}", node.span,
                              hint="use ./ or ⊘ for elementwise division, inv(B) for a matrix inverse")
         return Typed(a.shape, lambda: E.mul(a.build(), E.reciprocal(b.build())), node.span, a.free_name)
 
     def binary_kron(self, a: Typed, b: Typed, node: s.Binary) -> Typed:
-        self.settle(a), self.settle(b)
+        self.settle(a)
+        self.settle(b)
         shape = (a.shape[0] * b.shape[0], a.shape[1] * b.shape[1])
         return Typed(shape, lambda: E.kron(a.build(), b.build()), node.span)
 
@@ -436,7 +440,8 @@ class _Resolver:
                          base.free_name)
         if base.free_name is not None and convention(base.free_name) != "matrix" \
                 and all(self.dims.is_free(d) for d in base.shape):
-            self.dims.unify(base.shape[0], 1), self.dims.unify(base.shape[1], 1)
+            self.dims.unify(base.shape[0], 1)
+            self.dims.unify(base.shape[1], 1)
         if self.is_scalar(base):
             return Typed(base.shape, lambda: E.power(base.build(), exponent.build()), node.span)
         return self.matrix_power(base, exponent_node, node)
