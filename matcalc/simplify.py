@@ -455,8 +455,8 @@ def hadamard_scalars_out(e: E.Expr) -> E.Expr:
 
 
 def power_rules(e: E.Expr) -> E.Expr:
-    """(a.^p).^k = a.^(pk),  (a∘b).^k = a.^k ∘ b.^k and (c A).^k = c^k A.^k for integer k,
-    (c𝟏).^p = c^p 𝟏."""
+    """(a.^p).^k = a.^(pk),  (a∘b).^k = a.^k ∘ b.^k,  (c A).^k = c^k A.^k and (a b)^k = a^k b^k
+    for integer k,  (c𝟏).^p = c^p 𝟏."""
     if not isinstance(e, E.Power):
         return e
     base, exponent = e.children
@@ -472,6 +472,9 @@ def power_rules(e: E.Expr) -> E.Expr:
         scalars, chain = _chain(base)
         if scalars and len(chain) == 1:
             return E.mul(*(E.power(s, exponent) for s in scalars), E.power(chain[0], exponent))
+    if isinstance(base, E.Product) and k is not None and k.is_integer and e.is_scalar \
+            and all(f.is_scalar for f in base.children):      # (a b)^k = a^k b^k
+        return E.mul(*(E.power(f, exponent) for f in base.children))
     if isinstance(base, E.Const) and base.value.is_negative is False and k is not None:
         return E.const(base.value ** k)
     return e

@@ -118,7 +118,7 @@ class Printer:
         denominator = [_positive_power(f) for f in factors if f.is_scalar and _positive_power(f) is not None]
         if denominator:
             top = self.paren(E.mul(*numerator), P.OPERATOR) if numerator else "1"
-            bottom = self.paren(E.mul(*denominator), P.OPERATOR, strict=True)
+            bottom = self.paren(E.mul(*denominator), P.POSTFIX)   # x/(xᵀ x), never x/xᵀ x
             return self.n.fraction(top, bottom), P.OPERATOR
         parts = [self.paren(f, P.PRODUCT, strict=True) for f in factors]
         return self.n.juxtapose.join(parts), P.PRODUCT

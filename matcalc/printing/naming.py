@@ -20,7 +20,7 @@ def _trivial(e: E.Expr) -> bool:
     """Short enough to repeat: leaves, xᵀ, X⁻ᵀ, W x, x − a, 1 ⊘ x …"""
     if not e.children or isinstance(e, (E.Ref, E.Broadcast, E.Differential)):
         return True
-    if _size(e, {}) <= 4 and not isinstance(e, (E.Elementwise, E.Softmax)):
+    if _size(e, {}) <= 5 and not isinstance(e, (E.Elementwise, E.Softmax, E.LogSumExp, E.Det, E.LogDet)):
         return True
     if isinstance(e, (E.Transpose, E.Norm)) and isinstance(e.children[0], (E.Var, E.Ref)):
         return True
