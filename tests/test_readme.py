@@ -23,3 +23,17 @@ def test_readme_example_output_is_current(command, expected, capsys, monkeypatch
     monkeypatch.chdir(ROOT)
     assert main(shlex.split(command)[1:]) == 0
     assert capsys.readouterr().out == expected
+
+
+def test_readme_python_example_prints_what_its_comments_say(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    block = re.search(r"```python\n(.*?)```", README, flags=re.S).group(1)
+    expected, lines = [], block.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("print("):
+            for comment in lines[i + 1:]:
+                if not comment.startswith("# "):
+                    break
+                expected.append(comment[2:])
+    exec(compile(block, "README.md", "exec"), {})
+    assert " ".join(capsys.readouterr().out.split()) == " ".join(" ".join(expected).split())
