@@ -402,6 +402,8 @@ def det(x: Expr) -> Expr:
 
 
 def logdet(x: Expr) -> Expr:
+    if x.is_scalar:   # log |det a| of a 1×1 matrix
+        return elementwise("log", elementwise("abs", x))
     return unary(LogDet, x, SCALAR)
 
 
@@ -414,11 +416,15 @@ def trace(x: Expr) -> Expr:
 
 
 def diag_vec(x: Expr) -> Expr:
+    if x.is_scalar:
+        return x
     return unary(DiagVec, x, (x.shape[0], 1))
 
 
 def diag_mat(v: Expr) -> Expr:
     n = v.shape[0] if v.shape[1] == 1 else v.shape[1]
+    if v.is_scalar:
+        return v
     if isinstance(v, Zero):
         return zero((n, n))
     return unary(DiagMat, v, (n, n))

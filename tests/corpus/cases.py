@@ -216,6 +216,9 @@ CASES = [
     case("jacobian/vector wrt scalar", "t in R; a in R^n; f = exp(t a)", "t", "a ∘ exp(t a)"),
     case("jacobian/matrix wrt scalar", "t in R; A, B in R^(n,m); F = t A + t^2 B", "t", "A + 2 t B"),
     case("jacobian/broadcast scalar", "x in R^n; f = (x' x) + x", "x"),
+    # ── Matrix functions of 1×1 values (found by fuzzing) ─────────────────────────────────────
+    case("edge/diag of a scalar", "A, S, B in R^(3,3); f = ‖diag(A : S B')‖²", "A", "2 (A : S B') S B'"),
+    case("edge/scalar logdet and Diag", "a in R; f = logdet(a) + sum(Diag(a)) + sum(diag(a))", "a"),
     # ── Hessians ──────────────────────────────────────────────────────────────────────────────
     case("hessian/quadratic", "x in R^n; A in R^(n,n); f = x' A x", "x", "A + A'", order=2),
     case("hessian/least squares", "x in R^n; A in R^(m,n); b in R^m; f = ‖A x − b‖²", "x", "2 A' A",
