@@ -10,6 +10,7 @@ import os
 import sys
 from pathlib import Path
 
+from . import __version__
 from .api import derive
 from .errors import MatcalcError
 
@@ -31,6 +32,7 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="matcalc", description="Symbolic matrix calculus.",
                      epilog=_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"matcalc {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     d = commands.add_parser("derive", help="differentiate a program", epilog=_EXAMPLES,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
