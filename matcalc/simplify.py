@@ -63,9 +63,11 @@ def is_symmetric(e: E.Expr) -> bool:
         return e.shape[0] == e.shape[1] and is_symmetric(e.children[0])
     if isinstance(e, (E.Add, E.Hadamard, E.Kron)):
         return all(is_symmetric(c) for c in e.children)
-    if isinstance(e, E.Product):
+    if isinstance(e, E.Product):   # Bᵀ S B: the chain reads the same transposed
         chain = [c for c in e.children if not c.is_scalar]
-        return len(chain) == 1 and is_symmetric(chain[0])
+        n = len(chain)
+        return all(chain[i] is E.transpose(chain[n - 1 - i]) or (2 * i == n - 1 and is_symmetric(chain[i]))
+                   for i in range((n + 1) // 2))
     return False
 
 
@@ -162,6 +164,21 @@ def _sum_of(scalars: list[E.Expr]) -> E.Expr:
     if all(isinstance(s, E.Const) for s in scalars):
         return E.const(sum((s.value for s in scalars), sympy.Integer(0)))
     return E.add(*scalars)
+
+
+def common_coefficient(e: E.Expr) -> E.Expr:
+    """2A − 2B = 2(A − B),  −A − B = −(A + B): a numeric factor shared by every term comes out."""
+    if not isinstance(e, E.Add) or e.is_scalar:
+        return e
+    coefficients = [split_coefficient(t)[0] for t in e.children]
+    if not all(c.is_Rational for c in coefficients):
+        return e
+    common = sympy.gcd_list(coefficients)
+    if all(c < 0 for c in coefficients):
+        common = -common
+    if common == 1 or common == 0:
+        return e
+    return E.mul(E.const(common), E.add(*(E.mul(E.const(1 / common), t) for t in e.children)))
 
 
 def factor_common(e: E.Expr) -> E.Expr:
@@ -594,7 +611,7 @@ def diag_rules(e: E.Expr) -> E.Expr:
 
 _COMMON = (
     transpose_inward, transpose_outside_inverse, transpose_invariant,
-    collect_like_terms, factor_common,
+    collect_like_terms, common_coefficient, factor_common,
     merge_scalar_powers, scalar_subchain_out, inner_product_order, cancel_inverses,
     kron_mixed_product, kron_inverse, partial_trace_rules, diag_times_vector, inner_product_cancellation,
     trace_rotation, frobenius_scalars_out, merge_hadamard_powers, hadamard_scalars_out, power_rules, inverse_functions,

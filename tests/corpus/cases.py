@@ -57,14 +57,28 @@ CASES = [
     case("trace/kron XX", SQUARE + "f = tr(X ⊗ X)", "X", "2 tr(X) I"),
     case("trace/(X+A)inv", SQUARE + "f = tr((X + A)⁻¹)", "X"),
     case("trace/Sym SX", "S in Sym(n); A in R^(n,n); f = tr(S A S)", "S"),
+    # "Other" traces (§2.5.4) and higher order (§2.5.3)
+    case("trace/other (126)", "X in R^(n,m); C in Sym(n); A in R^(m,m)\nf = tr(inv(X' C X) A)", "X",
+         "−C X inv(X' C X) (A + A') inv(X' C X)"),
+    case("trace/other (127)", "X in R^(n,m); B, C in Sym(n)\nf = tr(inv(X' C X) (X' B X))", "X",
+         "2 (B − C X inv(X' C X) X' B) X inv(X' C X)"),
+    case("trace/other (128)", "X in R^(n,m); B, C in Sym(n); A in Sym(m)\n"
+         "f = tr(inv(A + X' C X) (X' B X))", "X"),
+    case("trace/higher AX^3 (122)", SQUARE + "f = tr(A X^3)", "X"),
+    case("trace/higher BtXtCXXtCXB (123)", "X in R^(n,m); B in R^(m,p); C in R^(n,n)\n"
+         "f = tr(B' X' C X X' C X B)", "X"),
+    # ── Gradient and Hessian of a quadratic (§2.4.4) ──────────────────────────────────────────
+    case("quadratic/gradient (2.4.4)", "x, b in R^n; A in R^(n,n); f = x' A x + b' x", "x", "(A + A') x + b"),
+    case("quadratic/hessian (2.4.4)", "x, b in R^n; A in R^(n,n); f = x' A x + b' x", "x", "A + A'", order=2),
     # ── Determinants (§2.1) ───────────────────────────────────────────────────────────────────
     case("det/X (49)", SQUARE + "f = det(X)", "X", "det(X) X⁻ᵀ"),
     case("det/AXB (51)", SQUARE + "f = det(A X B)", "X"),
     case("det/logdet (57)", SQUARE + "f = logdet(X)", "X", "X⁻ᵀ"),
-    case("det/logdet XtX (55)", SQUARE + "f = logdet(X' X)", "X"),
+    case("det/logdet XtX (55)", SQUARE + "f = logdet(X' X)", "X", "2 X inv(X' X)"),
     case("det/X3 (53)", SQUARE + "f = det(X^3)", "X"),
     case("det/Xinv", SQUARE + "f = det(X⁻¹)", "X"),
-    case("det/XtAX (54)", "X in R^(n,n); A in Sym(n); f = det(X' A X)", "X"),
+    case("det/XtAX (54)", "X in R^(n,n); A in Sym(n); f = det(X' A X)", "X",
+         "2 det(X' A X) A X inv(X' A X)"),
     case("det/logdet SPD", "S in SPD(n); f = logdet(S)", "S", "S⁻¹"),
     case("det/logdet kron", "A in R^(m,m); X in R^(n,n); f = logdet(A ⊗ X)", "X"),   # m X⁻ᵀ
     # ── Inverses (§2.2) ───────────────────────────────────────────────────────────────────────
@@ -151,7 +165,7 @@ CASES = [
     case("ml/gaussian nll wrt mean", "x, μ in R^n; Σ in SPD(n)\n"
          "L = ½ (x − μ)' Σ⁻¹ (x − μ) + ½ logdet(Σ)", "μ", "−Σ⁻¹ (x − μ)"),
     case("ml/gaussian nll wrt covariance", "x, μ in R^n; Σ in SPD(n)\n"
-         "L = ½ (x − μ)' Σ⁻¹ (x − μ) + ½ logdet(Σ)", "Σ"),
+         "L = ½ (x − μ)' Σ⁻¹ (x − μ) + ½ logdet(Σ)", "Σ", "½ (Σ⁻¹ − Σ⁻¹ (x − μ) (x − μ)' Σ⁻¹)"),
     case("ml/mahalanobis", "x, μ in R^n; S in SPD(n); d = sqrt((x − μ)' inv(S) (x − μ))", "x",
          "S⁻¹ (x − μ)/√((x − μ)' S⁻¹ (x − μ))"),
     case("ml/poisson", "X in R^(N,d); w in R^d; y in R^N; L = sum(exp(X w) − y ∘ (X w))", "w",
