@@ -85,10 +85,7 @@ class Derivation:
 
     def _where(self, printer: Printer) -> list[tuple[str, str]]:
         entries = where_clause(list(self._d.results.values()), self._names)
-        out = []
-        for name, e in entries:
-            out.append((name, printer.definition(e)))
-        return out
+        return [(name, printer.definition(e)) for name, e in entries]
 
     def __str__(self) -> str:
         printer = Printer(TEXT, self._names)

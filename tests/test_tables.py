@@ -11,6 +11,7 @@ from matcalc.codegen.numpy_backend import CODE
 from matcalc.differential import DIFFERENTIALS
 from matcalc.functions import FUNCTIONS, SPELLINGS
 from matcalc.printing.core import PRINTED_NODES
+from matcalc.scalar_algebra import to_sympy
 
 LEAVES = {E.Var, E.Const, E.Identity, E.Zero, E.Differential, E.Ref}
 # Nodes a differential can be linear in; the others only ever appear as coefficients.
@@ -35,7 +36,6 @@ def test_adjoint_table_covers_exactly_the_linear_nodes():
 def test_function_derivative_agrees_with_sympy(row):
     if row.derivative is None:
         pytest.skip("piecewise constant: its derivative is refused")
-    from matcalc.scalar_algebra import to_sympy
     x = E.var("x", E.SCALAR)
     derivative = row.derivative(x, E.elementwise(row.name, x))
     atoms: dict = {}
