@@ -214,12 +214,12 @@ class Derivation:
         """The differentiated function itself, with the same keyword arguments."""
         return self._wrap(self._namespace["value"])
 
-    def check(self, seed: int = 0, tolerance: float = 1e-5) -> CheckReport:
-        """Verify the result against central finite differences on random inputs."""
-        differentiated = self._wrap(self._namespace["gradient" if self.order == 2 else "value"])
+    def check(self, seed: int = 0, tolerance: float | None = None) -> CheckReport:
+        """Verify the result against central finite differences of the value on random inputs
+        (second differences for a Hessian); ``tolerance`` defaults to 1e-5 (1e-4 for order 2)."""
         roots = [self._d.of, *self._d.results.values()]
-        return verify(self._d.program.variables, roots, differentiated, self.compile(), self.wrt,
-                      tolerance=tolerance, seed=seed)
+        return verify(self._d.program.variables, roots, self.compile_value(), self.compile(), self.wrt,
+                      order=self.order, tolerance=tolerance, seed=seed)
 
 
 def _rule_text(step: Step) -> str:

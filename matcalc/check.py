@@ -1,5 +1,6 @@
 """Numerical verification: the generated derivative against central finite differences of the
-generated function, on random float64 inputs that respect each variable's domain.
+generated value function (second differences for Hessians), on random float64 inputs that
+respect each variable's domain.
 
 Domains come from declarations (Pos, Sym, SPD, Simplex, OneHot) and from use: a variable under
 log or √ is sampled positive, one under logdet symmetric positive definite, one under an inverse
@@ -25,8 +26,11 @@ class CheckReport:
     max_error: float                      # largest relative error over all results
     errors: dict[str, float]
     sizes: dict[str, int] = field(default_factory=dict)
+    note: str = ""
 
     def __str__(self) -> str:
+        if self.note:
+            return f"numerical check FAILED: {self.note}"
         sizes = ", ".join(f"{k}={v}" for k, v in self.sizes.items())
         verdict = "passed" if self.passed else "FAILED"
         where = f" (sizes {sizes})" if sizes else ""
@@ -86,20 +90,46 @@ def sample(v: E.Var, shape: tuple[int, int], domain: str, rng: np.random.Generat
     return value.reshape(-1) if v.is_column else value
 
 
+def _perturbed(inputs: dict, name: str, x0: np.ndarray, steps: dict[int, float]) -> dict:
+    x = x0.copy()
+    for j, h in steps.items():
+        x.flat[j] += h
+    return {**inputs, name: float(x.reshape(())) if np.ndim(inputs[name]) == 0 else x}
+
+
+def _value(f: Callable, inputs: dict) -> np.ndarray:
+    return np.asarray(f(**inputs), dtype=float).reshape(-1)
+
+
 def finite_difference(f: Callable, inputs: dict, name: str, step: float = 1e-6) -> np.ndarray:
     """∂f/∂inputs[name] by central differences, shaped (size of f, size of the input)."""
     x0 = np.asarray(inputs[name], dtype=float)
     columns = []
     for j in range(x0.size):
         h = step * max(1.0, abs(x0.flat[j]))
-        plus, minus = x0.copy(), x0.copy()
-        plus.flat[j] += h
-        minus.flat[j] -= h
-        as_input = (lambda a: float(a)) if np.ndim(inputs[name]) == 0 else (lambda a: a)
-        f_plus = np.asarray(f(**{**inputs, name: as_input(plus)}), dtype=float).reshape(-1)
-        f_minus = np.asarray(f(**{**inputs, name: as_input(minus)}), dtype=float).reshape(-1)
-        columns.append((f_plus - f_minus) / (2 * h))
+        columns.append((_value(f, _perturbed(inputs, name, x0, {j: h}))
+                        - _value(f, _perturbed(inputs, name, x0, {j: -h}))) / (2 * h))
     return np.stack(columns, axis=1)
+
+
+def second_difference(f: Callable, inputs: dict, name: str, step: float = 1e-4) -> np.ndarray:
+    """∂²f/∂x∂xᵀ of a scalar f by central second differences of its value, (size x, size x):
+    (f(x + hᵢ + hⱼ) − f(x + hᵢ − hⱼ) − f(x − hᵢ + hⱼ) + f(x − hᵢ − hⱼ)) / 4hᵢhⱼ."""
+    x0 = np.asarray(inputs[name], dtype=float)
+    n = x0.size
+    hs = [step * max(1.0, abs(x0.flat[j])) for j in range(n)]
+
+    def at(i: int, si: int, j: int, sj: int) -> float:
+        steps: dict[int, float] = {i: si * hs[i]}
+        steps[j] = steps.get(j, 0.0) + sj * hs[j]
+        return float(_value(f, _perturbed(inputs, name, x0, steps))[0])
+
+    H = np.empty((n, n))
+    for i in range(n):
+        for j in range(i, n):
+            H[i, j] = H[j, i] = (at(i, 1, j, 1) - at(i, 1, j, -1) - at(i, -1, j, 1)
+                                 + at(i, -1, j, -1)) / (4 * hs[i] * hs[j])
+    return H
 
 
 def relative_error(analytic, numeric: np.ndarray) -> float:
@@ -107,9 +137,14 @@ def relative_error(analytic, numeric: np.ndarray) -> float:
     return float(np.max(np.abs(a - numeric)) / max(1.0, float(np.max(np.abs(numeric))))) if a.size else 0.0
 
 
-def verify(variables: dict[str, E.Var], roots: list[E.Expr], differentiated: Callable,
-           derivative: Callable, wrt: list[str], tolerance: float = 1e-5, seed: int = 0) -> CheckReport:
-    """Compare ``derivative`` with finite differences of ``differentiated`` for each of ``wrt``."""
+def verify(variables: dict[str, E.Var], roots: list[E.Expr], value: Callable, derivative: Callable,
+           wrt: list[str], order: int = 1, tolerance: float | None = None, seed: int = 0) -> CheckReport:
+    """Compare ``derivative`` with finite differences of the function's ``value`` for each of
+    ``wrt``: central first differences, or second differences of the value for a Hessian. Never
+    against anything derived, so a wrong gradient cannot vouch for a wrong Hessian."""
+    if tolerance is None:   # second differences lose about two more digits to rounding
+        tolerance = 1e-5 if order == 1 else 1e-4
+    numeric = finite_difference if order == 1 else second_difference
     sizes = dimension_sizes(variables)
     domains = _usage_domains(roots)
     size_names = {str(s): n for s, n in sizes.items()}
@@ -121,17 +156,21 @@ def verify(variables: dict[str, E.Var], roots: list[E.Expr], differentiated: Cal
             shape = tuple(int(sympy.sympify(d).xreplace(sizes)) for d in v.shape)
             domain = v.domain if v.domain != "real" else domains.get(v, "real")   # declarations win
             inputs[name] = sample(v, shape, domain, rng, positive=attempt > 0)
-        with np.errstate(all="ignore"):
-            reference = np.asarray(differentiated(**inputs), dtype=float)
-            if not np.all(np.isfinite(reference)):
-                continue
-            result = derivative(**inputs)
-        results = result if isinstance(result, dict) else {wrt[0]: result}
-        errors = {name: relative_error(results[name], finite_difference(differentiated, inputs, name))
-                  for name in wrt}
+        try:
+            with np.errstate(all="ignore"):
+                if not np.all(np.isfinite(_value(value, inputs))):
+                    continue
+                result = derivative(**inputs)
+                results = result if isinstance(result, dict) else {wrt[0]: result}
+                errors = {name: relative_error(results[name], numeric(value, inputs, name))
+                          for name in wrt}
+        except np.linalg.LinAlgError:   # singular at this point: try another
+            errors = {}
+            continue
         if all(np.isfinite(e) for e in errors.values()):
             break
     if not errors:
-        return CheckReport(False, float("inf"), {}, size_names)
+        return CheckReport(False, float("inf"), {}, size_names,
+                           note="the function could not be evaluated at finite values on random inputs")
     worst = max(errors.values())
     return CheckReport(bool(worst <= tolerance), worst, errors, size_names)

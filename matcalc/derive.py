@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from . import expr as E
 from .adjoint import ADJOINTS, AdjointRule, peel, pull_back
-from .differential import differential
+from .differential import differential, named_by_definition
 from .errors import NameResolutionError, UnsupportedError
 from .jacobian import jacobian
 from .resolve import ResolvedProgram
@@ -67,7 +67,7 @@ def _boundaries(body: E.Expr, active: frozenset) -> list[E.Expr]:
     memo: dict = {}
     found = []
     for node in E.walk(body, into_refs=False):
-        if isinstance(node, (E.Ref, E.Var)) and node is not body and E.depends_on(node, active, memo):
+        if isinstance(node, (E.Ref, E.Var)) and E.depends_on(node, active, memo):
             found.append(node)
     return found
 
@@ -90,8 +90,8 @@ def reverse_mode(of: E.Ref, wrt: list[E.Var], record: bool) -> tuple[dict[E.Var,
         seeds = {b: E.differential(b) for b in boundaries}
         body = ref.children[0]
         L = differential(body, seeds, through_refs=False)
-        if ref is not of:   # f′ rows refer to their output; inside, call it by its name (s, not σ(v))
-            L = E.substitute(L, {body: ref})
+        if ref is not of:
+            L = named_by_definition(L, ref)
         L = tidy_differential(L)
         if record:
             steps.append(Step("differential", E.differential(ref), L, ref.name))
@@ -208,12 +208,20 @@ def _hessian(program: ResolvedProgram, output: E.Ref, variables: list[E.Var]) ->
     if not (x.is_scalar or x.is_vector):
         raise UnsupportedError(f"the Hessian with respect to the matrix {x.name} is a rank-4 tensor; "
                                "not supported yet", hint="differentiate with respect to a vector")
-    gradients, steps = reverse_mode(output, [x], record=True)
-    gradient = gradients[x]
-    hessian = forward_derivative(gradient, x)
-    steps.append(Step("gradient again", E.differential(gradient),
-                      simplify(differential(gradient, {x: E.differential(x)}))))
-    return Derivative(program, output, [x], 2, "hessian", {x.name: hessian}, steps, gradient)
+    # A domain fact (sum(y) = 1 for y ∈ Δ, Sᵀ = S) holds at the point, not near it: the gradient
+    # that is differentiated again is taken with x as a plain real variable, and the facts may
+    # simplify only the finished Hessian.
+    plain = E.var(x.name, x.shape)
+    back = {plain: x}
+    gradients, steps = reverse_mode(E.substitute(output, {x: plain}), [plain], record=True)
+    gradient = gradients[plain]
+    hessian = simplify(E.substitute(forward_derivative(gradient, plain), back))
+    again = differential(gradient, {plain: E.differential(plain)})
+    steps.append(Step("gradient again", E.differential(gradient), simplify(E.substitute(again, back))))
+    steps = [Step(st.rule, E.substitute(st.lhs, back), E.substitute(st.rhs, back), st.subject,
+                  st.identities) for st in steps]
+    return Derivative(program, output, [x], 2, "hessian", {x.name: hessian}, steps,
+                      simplify(E.substitute(gradient, back)))
 
 
 def _check_rank(f: E.Expr, x: E.Var) -> None:

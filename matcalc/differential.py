@@ -81,6 +81,16 @@ DIFFERENTIALS: dict[type, Callable[[E.Expr, list[E.Expr]], E.Expr]] = {
 _CONSTANT_LEAVES = (E.Var, E.Const, E.Identity, E.Zero, E.Differential)
 
 
+def named_by_definition(tangent: E.Expr, definition: E.Ref) -> E.Expr:
+    """f′ rows refer to their output (σ′(v) = σ(v) ∘ (1 − σ(v))): inside the differential of
+    ``s = σ(v)`` call σ(v) by its name s. A body that is only a name (``h = x``) is not renamed:
+    it would turn dx into dh and lose the derivative."""
+    body = definition.children[0]
+    if isinstance(body, _CONSTANT_LEAVES + (E.Ref,)):
+        return tangent
+    return E.substitute(tangent, {body: definition})
+
+
 def differential(e: E.Expr, seeds: dict[E.Expr, E.Expr], through_refs: bool = True) -> E.Expr:
     """The differential of ``e`` given the differentials of the nodes in ``seeds``.
 
@@ -92,9 +102,8 @@ def differential(e: E.Expr, seeds: dict[E.Expr, E.Expr], through_refs: bool = Tr
             tangent = seeds[node]
         elif isinstance(node, _CONSTANT_LEAVES) or (isinstance(node, E.Ref) and not through_refs):
             tangent = E.zero(node.shape)
-        elif isinstance(node, E.Ref):   # f′ rows refer to their output: name it by the definition
-            body = node.children[0]
-            tangent = E.substitute(memo[id(body)], {body: node})
+        elif isinstance(node, E.Ref):
+            tangent = named_by_definition(memo[id(node.children[0])], node)
         else:
             tangents = [memo[id(c)] for c in node.children]
             if all(isinstance(t, E.Zero) for t in tangents):

@@ -145,6 +145,9 @@ def collect_like_terms(e: E.Expr) -> E.Expr:
             broadcasts.append(term.children[0])
             continue
         scalars, chain = _chain(term)
+        if len(chain) == 1 and isinstance(chain[0], E.Broadcast):   # c (b𝟏) = (c b)𝟏
+            broadcasts.append(E.mul(*scalars, chain[0].children[0]))
+            continue
         if chain:
             core, coefficient = E.mul(*chain), E.mul(*scalars)
         else:
@@ -155,7 +158,8 @@ def collect_like_terms(e: E.Expr) -> E.Expr:
         return e
     terms = [E.mul(_sum_of(coefficients), core) for core, coefficients in groups.values()]
     if broadcasts:
-        terms.append(E.broadcast(_sum_of(broadcasts), e.shape))
+        total = _sum_of(broadcasts)
+        terms.append(E.zero(e.shape) if total == E.const(0) else E.broadcast(total, e.shape))
     kept = [t for t in terms if not isinstance(t, E.Zero)]
     return E.add(*kept) if kept else E.zero(e.shape)
 

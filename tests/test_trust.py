@@ -1,0 +1,129 @@
+"""Never silently wrong: each case once gave a wrong number without a warning (issue 6).
+
+Every expected value here comes from hand-written NumPy — a formula or finite differences of a
+hand-written value function — never from matcalc's own derivative code.
+"""
+import numpy as np
+import pytest
+
+import matcalc
+from matcalc import expr as E
+from matcalc.check import verify
+
+rng = np.random.default_rng(7)
+
+
+def numeric_gradient(value, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    """Central differences of a hand-written scalar function."""
+    x = np.asarray(x, dtype=float)
+    g = np.zeros_like(x)
+    for j in range(x.size):
+        e = np.zeros_like(x)
+        e.flat[j] = h
+        g.flat[j] = (value(x + e) - value(x - e)) / (2 * h)
+    return g
+
+
+def numeric_hessian(value, x: np.ndarray, h: float = 1e-4) -> np.ndarray:
+    """Central second differences of a hand-written scalar function."""
+    n = x.size
+    H = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            ei, ej = np.eye(n)[i] * h, np.eye(n)[j] * h
+            H[i, j] = (value(x + ei + ej) - value(x + ei - ej) - value(x - ei + ej)
+                       + value(x - ei - ej)) / (4 * h * h)
+    return H
+
+
+# ── a definition whose body is only a name keeps its derivative ─────────────────────────────
+
+@pytest.mark.parametrize("alias", ["h = x", "h = (x)", "h = +x", "h = 1 x", "h = x''", "h = I x"])
+def test_an_alias_of_a_variable_passes_the_derivative_through(alias):
+    # E = hᵀh with h = x: ∂E/∂x = 2x
+    d = matcalc.derive(f"x in R^3; {alias}; E = h'h", "x")
+    x = rng.standard_normal(3)
+    np.testing.assert_allclose(d.compile()(x=x), 2 * x)
+
+
+def test_an_unrolled_network_starting_from_an_alias():
+    # f = vᵀ tanh(W1 h0), h0 = x: ∂f/∂x = W1ᵀ (v ∘ (1 − tanh²(W1 x)))
+    d = matcalc.derive("x in R^3; W1 in R^(4,3); v in R^4; h0 = x; h1 = tanh(W1 h0); f = v'h1", "x")
+    x, W1, v = rng.standard_normal(3), rng.standard_normal((4, 3)), rng.standard_normal(4)
+    want = W1.T @ (v * (1 - np.tanh(W1 @ x) ** 2))
+    np.testing.assert_allclose(d.compile()(x=x, W1=W1, v=v), want)
+
+
+@pytest.mark.parametrize("body", ["a", "sum(a)", "(a)"])
+def test_a_scalar_output_that_is_its_variable_has_derivative_one(body):
+    d = matcalc.derive(f"a in R; E = {body}", "a")
+    assert d.compile()(a=0.3) == pytest.approx(1.0)
+
+
+def test_an_aliased_scalar_in_forward_mode():
+    # f = loss w with loss = c: ∂f/∂c = w
+    d = matcalc.derive("c in R; w in R^3; loss = c; f = loss w", "c")
+    w = rng.standard_normal(3)
+    assert "dloss" not in str(d)
+    np.testing.assert_allclose(d.compile()(c=0.5, w=w), w)
+
+
+def test_an_alias_chain_of_definitions():
+    # u = x, v = u, E = ‖v‖²: 2x
+    d = matcalc.derive("x in R^2; u = x; v = u; E = ‖v‖²", "x")
+    x = rng.standard_normal(2)
+    np.testing.assert_allclose(d.compile()(x=x), 2 * x)
+
+
+# ── shapes survive cancellation ──────────────────────────────────────────────────────────────
+
+def test_cancelling_broadcasts_keep_the_matrix_shape():
+    # sum(Hᵀ − H) is constant: its gradient is the 4×4 zero matrix, not the number 0
+    d = matcalc.derive("H in R^(4,4); f = sum(H' - H)", "H")
+    g = d.compile()(H=rng.standard_normal((4, 4)))
+    assert np.shape(g) == (4, 4) and not np.any(g)
+
+
+def test_scaled_ones_are_collected():
+    # sum(2 Hᵀ − H) = sum(H): gradient 𝟏
+    d = matcalc.derive("H in R^(3,2); f = sum(2 H - H)", "H")
+    np.testing.assert_allclose(d.compile()(H=rng.standard_normal((3, 2))), np.ones((3, 2)))
+
+
+# ── domain facts simplify results, never what is differentiated again ────────────────────────
+
+def test_hessian_with_respect_to_a_simplex_variable_is_the_unconstrained_one():
+    # L = −yᵀ log softmax(y); sum(y) = 1 holds at the point, not around it
+    d = matcalc.derive("y in Simplex(3); L = -y' log(softmax(y))", "y", order=2)
+
+    def value(y):
+        z = y - y.max()
+        return -y @ (z - np.log(np.exp(z).sum()))
+    y = np.array([0.2, 0.3, 0.5])
+    np.testing.assert_allclose(d.compile()(y=y), numeric_hessian(value, y), atol=1e-6)
+
+
+def test_hessian_with_respect_to_a_one_hot_variable():
+    # L = (sum(y))² ‖y‖²: the fact sum(y) = 1 may not be used before differentiating twice
+    d = matcalc.derive("y in OneHot(3); L = sum(y)^2 ‖y‖²", "y", order=2)
+    y = np.array([0.0, 1.0, 0.0])
+    np.testing.assert_allclose(d.compile()(y=y),
+                               numeric_hessian(lambda v: v.sum() ** 2 * (v @ v), y), atol=1e-5)
+
+
+# ── check() compares with the value only ─────────────────────────────────────────────────────
+
+def test_check_of_a_hessian_uses_second_differences_of_the_value():
+    # a Hessian that is wrong by a constant is caught, whatever the gradient says
+    x = E.var("x", (3, 1))
+    value = lambda x: float(x @ x)          # noqa: E731  f = xᵀx, H = 2I
+    right = lambda x: 2 * np.eye(3)         # noqa: E731
+    wrong = lambda x: 2 * np.eye(3) + 0.3   # noqa: E731
+    assert verify({"x": x}, [x], value, right, ["x"], order=2).passed
+    assert not verify({"x": x}, [x], value, wrong, ["x"], order=2).passed
+
+
+def test_check_reports_a_function_singular_everywhere_instead_of_raising():
+    d = matcalc.derive("X in R^(3,3); f = logdet(X - X')", "X")
+    report = d.check()
+    assert not report.passed and "could not be evaluated" in str(report)
