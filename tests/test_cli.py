@@ -1,8 +1,16 @@
 """The command line, as a user runs it."""
+import contextlib
+import io
+import pathlib
+import shlex
 import subprocess
 import sys
 
+import pytest
+
 from matcalc.cli import main
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 SEED = "E = ½‖σ(Wx)−y‖²"
 
@@ -57,3 +65,21 @@ def test_source_from_a_file_and_from_stdin(tmp_path):
                               input=SEED, capture_output=True, text=True, timeout=60)
     assert by_file.returncode == by_stdin.returncode == 0
     assert by_file.stdout == by_stdin.stdout
+
+
+def help_examples() -> list[str]:
+    """Every `matcalc …` line of `matcalc --help` and `matcalc derive --help`."""
+    lines = []
+    for argv in (["--help"], ["derive", "--help"]):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 0
+        lines += [line.strip() for line in out.getvalue().splitlines() if line.strip().startswith("matcalc ")]
+    return sorted(set(lines))
+
+
+@pytest.mark.parametrize("example", help_examples())
+def test_every_help_example_works_from_the_repository_root(example, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert main(shlex.split(example)[1:]) == 0, capsys.readouterr().err
