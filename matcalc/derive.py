@@ -19,6 +19,7 @@ from .jacobian import jacobian
 from .resolve import ResolvedProgram
 from .shapes import describe_shape
 from .simplify import simplify, tidy_differential
+from .stable import stable_forms
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,7 @@ def forward_derivative(f: E.Expr, x: E.Var) -> E.Expr:
 
 def derive(program: ResolvedProgram, wrt: list[str], of: str | None = None, order: int = 1,
            record_steps: bool = True) -> Derivative:
-    output = _output(program, of)
+    output = stable_forms(_output(program, of))
     variables = [_variable(program, name, output) for name in wrt]
     if order not in (1, 2):
         raise UnsupportedError(f"order={order}: only first derivatives and Hessians (order=2) are supported")

@@ -595,9 +595,17 @@ def _size(e: E.Expr, memo: dict | None = None) -> int:
 
 
 def factor_scalars(e: E.Expr) -> E.Expr:
-    """A scalar sum of scalar functions, factored by SymPy: 2x eˣ + 2x = 2x(eˣ + 1)."""
+    """A scalar sum of scalar functions, factored by SymPy: 2x eˣ + 2x = 2x(eˣ + 1); the scalar
+    factors of a product together when one is a sum: p(p − 1)(y/p + (y − 1)/(1 − p)) = p − y."""
     if isinstance(e, E.Add) and e.is_scalar:
         return factor_scalar(e)
+    if isinstance(e, E.Product):
+        scalars, chain = _chain(e)
+        if len(scalars) > 1 and any(isinstance(f, E.Add) for f in scalars):
+            together = E.Product(tuple(scalars), (), E.SCALAR)
+            factored = factor_scalar(together)
+            if factored is not together:
+                return E.mul(factored, *chain)
     return e
 
 

@@ -127,3 +127,55 @@ def test_check_reports_a_function_singular_everywhere_instead_of_raising():
     d = matcalc.derive("X in R^(3,3); f = logdet(X - X')", "X")
     report = d.check()
     assert not report.passed and "could not be evaluated" in str(report)
+
+
+# ── finite where the mathematics is finite ───────────────────────────────────────────────────
+
+def softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def sigmoid(x):
+    return np.exp(-np.logaddexp(0.0, -x))
+
+
+X_FAR = np.array([1000.0, -1000.0, 60.0, -60.0, 0.0])
+Y_BITS = np.array([1.0, 0.0, 0.0, 1.0, 1.0])
+STABLE_CASES = [
+    # (program, inputs, value, gradient wrt x) — the references are hand-written and stable
+    ("x in R^5; f = sum(log(1 + exp(x)))", {},
+     lambda x: softplus(x).sum(), lambda x: sigmoid(x)),
+    ("x in R^5; f = log(sum(exp(x)))", {},
+     lambda x: np.logaddexp.reduce(x), lambda x: np.exp(x - np.logaddexp.reduce(x))),
+    ("x in R^5; y in R^5; L = -sum(y ∘ log(σ(x)) + (1 - y) ∘ log(1 - σ(x)))", {"y": Y_BITS},
+     lambda x: (Y_BITS * softplus(-x) + (1 - Y_BITS) * softplus(x)).sum(), lambda x: sigmoid(x) - Y_BITS),
+    ("x in R^5; y in R^5; p = σ(x); L = -sum(y ∘ log(p) + (1 - y) ∘ log(1 - p))", {"y": Y_BITS},
+     lambda x: (Y_BITS * softplus(-x) + (1 - Y_BITS) * softplus(x)).sum(), lambda x: sigmoid(x) - Y_BITS),
+]
+
+
+@pytest.mark.parametrize("source, extra, value, gradient", STABLE_CASES)
+def test_hand_written_log_forms_are_finite_far_from_zero(source, extra, value, gradient):
+    d = matcalc.derive(source, "x")
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        np.testing.assert_allclose(d.compile_value()(x=X_FAR, **extra), value(X_FAR), rtol=1e-12)
+        np.testing.assert_allclose(d.compile()(x=X_FAR, **extra), gradient(X_FAR), atol=1e-12)
+
+
+def test_scalar_label_logistic_loss_cancels_to_sigma_minus_y():
+    # L = −(y log p + (1 − y) log(1 − p)), p = σ(wᵀx): ∂L/∂w = (p − y) x, finite when p rounds to 1
+    d = matcalc.derive("w in R^3; x in R^3; y in R; p = σ(w'x); L = -(y log(p) + (1-y) log(1-p))", "w")
+    assert str(d).splitlines()[0] == "∂L/∂w = (p − y) x"
+    w, x = np.array([30.0, 0.0, 0.0]), np.array([2.0, 1.0, 1.0])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        np.testing.assert_allclose(d.compile()(w=w, x=x, y=0.0), sigmoid(60.0) * x)
+        assert d.compile_value()(w=w, x=x, y=0.0) == pytest.approx(60.0)
+
+
+def test_jacobian_of_log_softmax_divides_by_nothing():
+    # ∂ log softmax(z)/∂z = I − 𝟏 softmax(z)ᵀ
+    d = matcalc.derive("z in R^3; f = log(softmax(z))", "z")
+    z = np.array([400.0, 0.0, -400.0])
+    p = np.exp(z - np.logaddexp.reduce(z))
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        np.testing.assert_allclose(d.compile()(z=z), np.eye(3) - np.outer(np.ones(3), p), atol=1e-12)

@@ -246,16 +246,38 @@ def _definition(e: E.Expr) -> E.Expr:
 
 
 def _stable_log(em: _Emitter, x: E.Expr) -> ast.expr | None:
-    """log(softmax(z)) = z − logsumexp(z),  log(σ(z)) = −log(1 + e⁻ᶻ): no log of an underflowed 0."""
+    """log(softmax(z)) = z − logsumexp(z),  log(σ(z)) = −log(1 + e⁻ᶻ),  log(1 − σ(z)) = −log(1 + eᶻ):
+    no log of an underflowed 0 (also when σ(z) is a definition)."""
     inner = _definition(x)
     if isinstance(inner, E.Softmax):
         em.helpers.add("_logsumexp")
         z = em.code(inner.children[0])
         return _binop(z, ast.Sub(), _call("_logsumexp", z))
-    if isinstance(inner, E.Elementwise) and inner.function == "sigmoid":
-        z = em.code(inner.children[0])
+    if _is_sigmoid(inner):
+        z = em.code(_definition(inner).children[0])
         return ast.UnaryOp(op=ast.USub(), operand=_call("np.logaddexp", ast.Constant(0.0),
                                                          ast.UnaryOp(op=ast.USub(), operand=z)))
+    complement = _one_minus(inner)
+    if complement is not None and _is_sigmoid(complement):   # log(1 − σ(z)) = −log(1 + eᶻ)
+        z = em.code(_definition(complement).children[0])
+        return ast.UnaryOp(op=ast.USub(), operand=_call("np.logaddexp", ast.Constant(0.0), z))
+    return None
+
+
+def _is_sigmoid(e: E.Expr) -> bool:
+    inner = _definition(e)
+    return isinstance(inner, E.Elementwise) and inner.function == "sigmoid"
+
+
+def _one_minus(e: E.Expr) -> E.Expr | None:
+    """s for 1 − s (a scalar 1 or a broadcast 𝟏), else None."""
+    if not (isinstance(e, E.Add) and len(e.children) == 2):
+        return None
+    one, rest = e.children
+    if not (one is E.ONE or isinstance(one, E.Broadcast) and one.children[0] is E.ONE):
+        return None
+    if isinstance(rest, E.Product) and len(rest.children) == 2 and rest.children[0] is E.MINUS_ONE:
+        return rest.children[1]
     return None
 
 

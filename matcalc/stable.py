@@ -1,0 +1,71 @@
+"""Numerically stable forms, recognised wherever the user writes them out by hand.
+
+``log(1 + exp(x))`` overflows at x = 1000 and its derivative eˣ ⊘ (1 + eˣ) is NaN there; written as
+softplus(x) the value is logaddexp(0, x) and the derivative σ(x). Each row below is an identity
+between a hand-written form and a primitive with a stable value and derivative. They are applied
+to the program before it is differentiated (one bottom-up pass, through definitions), so the value
+function, the derivative and the generated code all use the stable primitive.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from . import expr as E
+
+
+def _is_function(e: E.Expr, name: str) -> bool:
+    return isinstance(e, E.Elementwise) and e.function == name
+
+
+def _is_ones(e: E.Expr) -> bool:
+    return isinstance(e, E.Broadcast) and e.children[0] is E.ONE or e is E.ONE
+
+
+def _softplus(log_argument: E.Expr) -> E.Expr | None:
+    """log(1 + exp(x)) = softplus(x)."""
+    if isinstance(log_argument, E.Add) and len(log_argument.children) == 2:
+        a, b = log_argument.children
+        for one, other in ((a, b), (b, a)):
+            if _is_ones(one) and _is_function(other, "exp"):
+                return E.elementwise("softplus", other.children[0])
+    return None
+
+
+def _logsumexp(log_argument: E.Expr) -> E.Expr | None:
+    """log(sum(exp(x))) = logsumexp(x) for a vector x."""
+    if isinstance(log_argument, E.Sum) and _is_function(log_argument.children[0], "exp"):
+        x = log_argument.children[0].children[0]
+        if x.is_vector:
+            return E.logsumexp(x)
+    return None
+
+
+def _log_softmax(log_argument: E.Expr) -> E.Expr | None:
+    """log(softmax(x)) = x − logsumexp(x) 𝟏: its Jacobian I − 𝟏 softmax(x)ᵀ divides by nothing."""
+    if isinstance(log_argument, E.Softmax):
+        x = log_argument.children[0]
+        return E.sub(x, E.broadcast(E.logsumexp(x), x.shape))
+    return None
+
+
+# log(argument) → stable form, or None when the row does not apply.
+LOG_FORMS: tuple[Callable[[E.Expr], E.Expr | None], ...] = (_softplus, _logsumexp, _log_softmax)
+
+
+def _stable(node: E.Expr) -> E.Expr:
+    if _is_function(node, "log"):
+        for form in LOG_FORMS:
+            stable = form(node.children[0])
+            if stable is not None:
+                return stable
+    return node
+
+
+def stable_forms(e: E.Expr) -> E.Expr:
+    """``e`` with every hand-written unstable form replaced by its stable primitive."""
+    memo: dict[E.Expr, E.Expr] = {}
+    for node in E.walk(e):
+        children = [memo[c] for c in node.children]
+        same = all(new is old for new, old in zip(children, node.children))
+        memo[node] = _stable(node if same else node.rebuild(children))
+    return memo[e]
