@@ -71,8 +71,18 @@ LATEX = Notation(
 )
 
 
+_DELIMITER = re.compile(r"\\(?:left|right)(?![A-Za-z])")   # not \leftarrow, \rightarrow
+
+
 def _unwrap(text: str) -> str:
-    if text.startswith(r"\left(") and text.endswith(r"\right)"):
-        return text[len(r"\left("):-len(r"\right)")]
+    r"""Drop one outer ``\left( … \right)`` — only when that pair matches: not in
+    ``\left(c - 1\right) \left(x - b\right)``, whose first ``\left(`` closes in the middle."""
+    if not (text.startswith(r"\left(") and text.endswith(r"\right)")):
+        return text
+    depth = 0
+    for match in _DELIMITER.finditer(text):
+        depth += 1 if match.group() == r"\left" else -1
+        if depth == 0:
+            return text[len(r"\left("):-len(r"\right)")] if match.end() == len(text) - 1 else text
     return text
 
