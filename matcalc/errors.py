@@ -5,7 +5,29 @@ matcalc can still catch them sensibly.
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
+
+# Every line end a text may carry; the parser sees each of them as "\n", so lines are counted one
+# way everywhere (lark counts "\n" only; ``str.splitlines`` would also split at \v, \f, \x1c …).
+_LINE_ENDS = str.maketrans({"\r": "\n", "\x85": "\n", "\u2028": "\n", "\u2029": "\n"})
+
+
+def normalize_newlines(source: str) -> str:
+    """``\r\n``, ``\r``, NEL, U+2028 and U+2029 become ``\n``; nothing else changes."""
+    return source.replace("\r\n", "\n").translate(_LINE_ENDS)
+
+
+def source_lines(source: str) -> list[str]:
+    """The lines of a program as the parser numbers them (1-based line n is ``lines[n - 1]``)."""
+    return normalize_newlines(source).split("\n")
+
+
+def _visible(line: str) -> str:
+    """A source line for display under which a caret lines up: tabs and other control or
+    format characters each become one visible character."""
+    return "".join(" " if c == "\t" else "\ufffd" if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")
+                   else c for c in line)
 
 
 @dataclass(frozen=True)
@@ -50,21 +72,36 @@ class MatcalcError(ValueError):
         return self.span.column if self.span else None
 
     def format(self) -> str:
-        """``line:col: error: …``, the source line, a caret under the span, and the hint."""
-        if self.span is None or self.source is None:
+        """``line:col: error: …``, the source line, a caret under the span, and the hint.
+
+        Never raises: a span outside the source is shown without its line."""
+        try:
+            text = self._located()
+        except Exception:  # a malformed span must not hide the message itself
             text = f"error: {self.message}"
-        else:
-            lines = self.source.splitlines() or [""]
-            row = min(self.span.line, len(lines))
-            src_line = lines[row - 1]
-            width = (self.span.end_column - self.span.column
-                     if self.span.end_line == self.span.line else len(src_line) - self.span.column + 1)
-            caret = " " * (self.span.column - 1) + "^" + "~" * max(0, width - 1)
-            text = (f"{self.span.line}:{self.span.column}: error: {self.message}\n"
-                    f"    {src_line}\n    {caret}")
         if self.hint:
             text += f"\nhint: {self.hint}"
         return text
+
+    def _located(self) -> str:
+        span = self.span
+        if span is None:
+            return f"error: {self.message}"
+        head = f"{span.line}:{span.column}: error: {self.message}"
+        if self.source is None:
+            return head
+        lines = source_lines(self.source)
+        if not 1 <= span.line <= len(lines):
+            return head
+        src_line = _visible(lines[span.line - 1])
+        column = max(1, min(span.column, len(src_line) + 1))
+        if span.end_line == span.line:
+            width = span.end_column - column
+        else:
+            width = len(src_line) - column + 1
+        width = max(1, min(width, len(src_line) - column + 1))
+        caret = " " * (column - 1) + "^" + "~" * (width - 1)
+        return f"{head}\n    {src_line}\n    {caret}"
 
     def __str__(self) -> str:
         return self.format()

@@ -4,6 +4,7 @@ Lark's own exceptions never escape: they become ``ParseError`` with a caret and 
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 from importlib import resources
@@ -11,11 +12,11 @@ from pathlib import Path
 from collections.abc import Iterator
 
 import sympy
-from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedInput, UnexpectedToken, v_args
+from lark import Lark, Token, Transformer_NonRecursive, UnexpectedCharacters, UnexpectedInput, UnexpectedToken, v_args
 from lark.exceptions import UnexpectedEOF, VisitError
 
 from . import syntax as s
-from .errors import MatcalcError, ParseError, Span
+from .errors import MatcalcError, ParseError, Span, normalize_newlines, source_lines
 
 _PRODUCT_OPS = {"*": "product", "@": "product", "·": "product", "⋅": "product",
                 "∘": "hadamard", ".*": "hadamard", "⊙": "hadamard",
@@ -23,7 +24,14 @@ _PRODUCT_OPS = {"*": "product", "@": "product", "·": "product", "⋅": "product
 _FRACTIONS = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4), "⅕": (1, 5),
               "⅙": (1, 6), "⅛": (1, 8)}
 _SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
-_SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+# What a name may be once NFKC has folded compatibility spellings (ﬁ → fi, ϵ → ε, x₁ → x1): a
+# letter, then letters, digits, underscores and combining marks — the grammar's NAME without the
+# subscripts, which NFKC has turned into digits (or into + and −, which no name may hold).
+_LETTER = "A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0370-\u03FF"
+_VALID_NAME = re.compile(f"[{_LETTER}][{_LETTER}0-9_\u0300-\u036F]*")
+# Numbers: at most this many significant digits, and a size float64 can hold (decimal exponent).
+_MAX_DIGITS = 50
+_MAX_EXPONENT = 308
 
 # Tokens after which a bar closes an open norm or absolute value rather than opening a new one.
 _OPERAND_END = {"NAME", "NUMBER", "FRACTION", "RPAR", "RBRACE", "POSTFIX_OP", "RNORM", "RABS"}
@@ -58,12 +66,58 @@ def _span(meta_or_token) -> Span:
 
 
 def _name_text(token: Token) -> str:
-    return unicodedata.normalize("NFC", str(token)).translate(_SUBSCRIPT_DIGITS)
+    """A name as the program means it: NFKC-normalised, so that spellings Unicode treats as the
+    same (ﬁ and fi, µ and μ, x₁ and x1) are one name in every later stage."""
+    text = unicodedata.normalize("NFKC", str(token))
+    if not _VALID_NAME.fullmatch(text) or unicodedata.normalize("NFKC", text) != text:
+        raise ParseError(f"the name {str(token)!r} reads as {text!r} after Unicode normalisation, "
+                         "which is not a name", _span(token),
+                         hint="use letters, digits and underscores in names")
+    return text
+
+
+def _domain_text(token: Token) -> str:
+    """A set's name (ℝ, ℝ₊, 𝕊₊₊) NFKC-normalised: R, R+, S++."""
+    return unicodedata.normalize("NFKC", str(token))
+
+
+def _number(text: str, span: Span) -> sympy.Rational:
+    """The exact value of a decimal literal; refuses sizes float64 cannot hold before building
+    them, so ``1e999999999`` is an error at once rather than a billion-digit integer."""
+    mantissa, _, exponent_text = text.lower().partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = (whole + fraction).lstrip("0")
+    if not digits:
+        return sympy.Integer(0)
+    if len(digits.rstrip("0")) > _MAX_DIGITS:
+        raise ParseError(f"the number has more than {_MAX_DIGITS} significant digits", span,
+                         hint="write it with fewer digits; derivatives are evaluated in float64")
+    exponent_digits = exponent_text.lstrip("+-").lstrip("0")
+    if len(exponent_digits) > 6:
+        exponent = _MAX_EXPONENT * 10 * (-1 if exponent_text.startswith("-") else 1)
+    else:
+        exponent = int(exponent_text) if exponent_text else 0
+    # decimal exponent of the leading digit: 123.4 → 2, 0.05 → −2
+    leading = len(whole.lstrip("0")) - 1 if whole.lstrip("0") else -(len(fraction) - len(fraction.lstrip("0")) + 1)
+    magnitude = leading + exponent
+    if magnitude > _MAX_EXPONENT:
+        raise ParseError(f"the number {_short(text)} is too large", span,
+                         hint="numbers must fit a float64 (below about 1.8e308)")
+    if magnitude < -_MAX_EXPONENT:
+        raise ParseError(f"the number {_short(text)} is too small to be told from 0 in float64", span,
+                         hint="write 0, or a number above about 1e-308")
+    value = sympy.Rational(int(whole + fraction), 10 ** len(fraction))
+    return value * sympy.Rational(10) ** exponent
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 24 else text[:10] + "…" + text[-10:]
 
 
 @v_args(meta=True)
-class _ToSyntax(Transformer):
-    """One method per grammar rule; each returns a surface node with its span."""
+class _ToSyntax(Transformer_NonRecursive):
+    """One method per grammar rule; each returns a surface node with its span. Non-recursive, so
+    the depth of the program's nesting is bounded by memory, not by Python's stack."""
 
     def start(self, meta, statements):
         return tuple(statements)
@@ -81,11 +135,11 @@ class _ToSyntax(Transformer):
 
     def domain(self, meta, children):
         name, *power = children
-        return s.Domain(_span(meta), _name_text(name), power[0] if power else ())
+        return s.Domain(_span(meta), _domain_text(name), power[0] if power else ())
 
     def domain_call(self, meta, children):
         name, *dims = children
-        return s.Domain(_span(meta), _name_text(name), tuple(dims))
+        return s.Domain(_span(meta), _domain_text(name), tuple(dims))
 
     def power_one(self, meta, children):
         return tuple(children)
@@ -93,11 +147,11 @@ class _ToSyntax(Transformer):
     power_list = power_one
 
     def power_superscript(self, meta, children):
-        return (int(str(children[0]).translate(_SUPERSCRIPT_DIGITS)),)
+        return (_dimension(str(children[0]).translate(_SUPERSCRIPT_DIGITS), _span(meta)),)
 
     def dim(self, meta, children):
         token = children[0]
-        return int(token) if token.type == "INT" else _name_text(token)
+        return _dimension(str(token), _span(meta)) if token.type == "INT" else s.DimName(_span(token), _name_text(token))
 
     def binary(self, meta, children):
         left, op, right = children
@@ -109,6 +163,9 @@ class _ToSyntax(Transformer):
 
     def juxtapose(self, meta, children):
         return s.Binary(_span(meta), "product", children[0], children[1])
+
+    def divide(self, meta, children):
+        return s.Binary(_span(meta), "div", children[0], children[1])
 
     def unary(self, meta, children):
         op, operand = children
@@ -134,9 +191,7 @@ class _ToSyntax(Transformer):
         return s.Power(span, operand, s.Number(_span(op), sympy.Integer(exponent)), elementwise=False)
 
     def number(self, meta, children):
-        text = str(children[0])
-        value = sympy.Rational(text) if "e" not in text.lower() else sympy.Rational(sympy.Float(text))
-        return s.Number(_span(meta), value)
+        return s.Number(_span(meta), _number(str(children[0]), _span(meta)))
 
     def fraction(self, meta, children):
         p, q = _FRACTIONS[str(children[0])]
@@ -157,6 +212,13 @@ class _ToSyntax(Transformer):
 
     def sqrt(self, meta, children):
         return s.Call(_span(meta), s.Name(_span(children[0]), "sqrt"), (children[1],))
+
+
+def _dimension(text: str, span: Span) -> int:
+    digits = text.lstrip("0")
+    if len(digits) > 9:
+        raise ParseError(f"the dimension {_short(text)} is too large", span)
+    return int(text)
 
 
 def _grammar() -> str:
@@ -181,7 +243,7 @@ _TOKEN_NAMES = {"NAME": "a name", "NUMBER": "a number", "FRACTION": "a number", 
                 "DBAR": "'‖'", "BAR": "'|'",
                 "SQRT": "'√'", "COLON": "':'", "POSTFIX_OP": "a postfix operator", "COMMA": "','",
                 "SEMICOLON": "';'", "_IN": "'in'", "LBRACE": "'{'", "RBRACE": "'}'",
-                "CIRCUMFLEX": "'^'", "SUPERSCRIPT_INT": "a superscript"}
+                "CIRCUMFLEX": "'^'", "SUPERSCRIPT_INT": "a superscript", "SLASH": "'/'"}
 
 
 def _describe_expected(expected) -> str:
@@ -190,26 +252,28 @@ def _describe_expected(expected) -> str:
 
 
 def parse(source: str) -> s.Program:
-    """Parse program text into a surface ``Program``; raises ``ParseError`` with a caret."""
+    """Parse program text into a surface ``Program``; raises ``ParseError`` with a caret.
+
+    Line ends are normalised first (``\r\n``, ``\r``, NEL, U+2028, U+2029 → ``\n``), so the lines
+    lark counts, the spans in the AST and the lines an error shows are the same lines."""
+    source = normalize_newlines(source)
+    lines = source_lines(source)
+    end = Span(len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 2)
     try:
         statements = _ToSyntax().transform(_parser().parse(source))
     except UnexpectedCharacters as err:
         span = Span(err.line, err.column, err.line, err.column + 1)
-        char = source.splitlines()[err.line - 1][err.column - 1] if source else ""
+        char = source[err.pos_in_stream] if 0 <= err.pos_in_stream < len(source) else ""
         raise ParseError(f"unexpected character {char!r}", span,
                          hint="see the operator table in README.md for what the language accepts",
                          source=source) from None
     except UnexpectedEOF as err:
-        lines = source.splitlines() or [""]
-        span = Span(len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 2)
-        raise ParseError("unexpected end of input", span,
+        raise ParseError("unexpected end of input", end,
                          hint=f"expected {_describe_expected(err.expected)}", source=source) from None
     except UnexpectedToken as err:
         token = err.token
         if token.type == "$END":
-            lines = source.splitlines() or [""]
-            span = Span(len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 2)
-            message = "unexpected end of input"
+            span, message = end, "unexpected end of input"
         else:
             end_column = token.end_column if token.end_line == token.line else token.column + 1
             span = Span(token.line, token.column, token.line, max(end_column, token.column + 1))
@@ -218,7 +282,11 @@ def parse(source: str) -> s.Program:
         raise ParseError(message, span, hint=f"expected {_describe_expected(err.expected)}",
                          source=source) from None
     except UnexpectedInput as err:  # any other lark input error
-        raise ParseError(str(err).splitlines()[0], None, source=source) from None
+        line, column = getattr(err, "line", None), getattr(err, "column", None)
+        span = Span(line, column, line, column + 1) if isinstance(line, int) and isinstance(column, int) \
+            and line > 0 else end
+        raise ParseError(str(err).splitlines()[0] if str(err) else "the text is not a program", span,
+                         source=source) from None
     except VisitError as err:
         if isinstance(err.orig_exc, MatcalcError):
             raise err.orig_exc.with_source(source) from None
