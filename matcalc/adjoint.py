@@ -90,6 +90,12 @@ def peel(G: E.Expr, L: E.Expr, D: E.Expr) -> list[tuple[E.Expr, E.Expr]]:
 
 def pull_back(G: E.Expr, L: E.Expr, D: E.Expr) -> E.Expr:
     """``G′`` with ``G : L = G′ : D`` for an expression L linear in the differential D."""
-    if L is D:
-        return G
-    return E.add(*(pull_back(g, child, D) for g, child in peel(G, L, D)))
+    found: list[E.Expr] = []
+    pending = [(G, L)]
+    while pending:   # a worklist, not recursion: differentials can be thousands of levels deep
+        g, node = pending.pop()
+        if node is D:
+            found.append(g)
+        else:
+            pending.extend(peel(g, node, D))
+    return E.add(*reversed(found)) if found else E.zero(D.shape)

@@ -94,9 +94,19 @@ class Derivation:
         if where:
             lines.append("where")
             lines.extend(f"  {name} = {text}" for name, text in where)
+        lines.append("as read: " + "; ".join(self.read_as()))
         lines.append("with " + ", ".join(f"{name} ∈ {self._space(v)}"
                                           for name, v in self._d.program.variables.items()))
         return "\n".join(lines)
+
+    def read_as(self) -> list[str]:
+        """The definitions the differentiated function uses, printed from what matcalc understood
+        (not from the text), so that a misreading such as λ/(2‖w‖²) for λ/2 ‖w‖² shows."""
+        program = self._d.program
+        printer = Printer(TEXT, {})
+        used = {n for n in E.walk(program.definitions[self.of]) if isinstance(n, E.Ref)}
+        return [f"{name} = {printer.definition(ref.children[0])}"
+                for name, ref in program.definitions.items() if ref in used]
 
     def __repr__(self) -> str:
         return f"<Derivation {self.kind} of {self.of} wrt {', '.join(self.wrt)}>"
@@ -147,11 +157,10 @@ class Derivation:
             e = self._d.results[x.name]
             if self.kind == "gradient":
                 layout = _layout(x.shape)
-            elif self.kind == "derivative":
-                layout = _layout(f)
-            else:   # jacobian or hessian: J has rows indexing f (or the gradient), columns x
-                inner = x.shape if self.kind == "hessian" else f
-                layout = () if x.is_scalar else _jacobian_layout(inner, x.shape)
+            elif x.is_scalar:   # f′(x) is shaped like f (like the gradient, for a Hessian)
+                layout = _layout(x.shape if self.kind == "hessian" else f)
+            else:   # J has rows indexing f (or the gradient), columns x
+                layout = _jacobian_layout(x.shape if self.kind == "hessian" else f, x.shape)
             outputs.append(Output(x.name, e, layout))
         return outputs
 

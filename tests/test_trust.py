@@ -179,3 +179,21 @@ def test_jacobian_of_log_softmax_divides_by_nothing():
     p = np.exp(z - np.logaddexp.reduce(z))
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         np.testing.assert_allclose(d.compile()(z=z), np.eye(3) - np.outer(np.ones(3), p), atol=1e-12)
+
+
+def test_a_list_mixing_a_scalar_and_a_vector_gives_each_its_own_layout():
+    # f = a x: ∂f/∂a = x (shaped like f), ∂f/∂x = a I (f shape + x shape)
+    d = matcalc.derive("a in R; x in R^3; f = a x", ["a", "x"])
+    x = rng.standard_normal(3)
+    got = d.compile()(a=2.0, x=x)
+    np.testing.assert_allclose(got["a"], x)
+    np.testing.assert_allclose(got["x"], 2.0 * np.eye(3))
+
+
+# ── the output shows what was read ───────────────────────────────────────────────────────────
+
+def test_the_output_shows_the_function_as_read():
+    d = matcalc.derive("w in R^4; lam in R; L = lam/2 ||w||^2", "w")
+    assert "as read: L = ½ lam ‖w‖²" in str(d).splitlines()
+    d = matcalc.derive("v = W x; s = σ(v); E = ½ (s−y):(s−y)", "W")
+    assert "as read: v = W x; s = σ(v); E = ½ (s − y) : (s − y)" in str(d).splitlines()
