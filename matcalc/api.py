@@ -1,9 +1,15 @@
 """The Python API: ``derive`` and the ``Derivation`` it returns."""
 from __future__ import annotations
 
+import math
+import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 from collections.abc import Callable
+
+import numpy as np
+import sympy
 
 from . import expr as E
 from .check import CheckReport, verify
@@ -37,6 +43,182 @@ def _jacobian_layout(f: tuple, x: tuple) -> tuple[str, ...]:
     f_axes = ("rows",) if f[1] == 1 else ("1", "rows")
     x_axes = ("cols",) if x[1] == 1 else ("1", "cols")
     return f_axes + x_axes
+
+
+class InputError(ValueError):
+    """Arguments of a compiled function that do not fit the program: a wrongly shaped array, or
+    sizes that disagree between arguments. The message names the variable, the expected shape with
+    its dimensions bound from the other arguments (``W: expected shape (n, m) = (4, 3), got (3, 4)``)
+    and the shape given."""
+
+
+class KeywordError(InputError, TypeError):
+    """A missing, unexpected or positional argument of a compiled function. Also a TypeError, which
+    is what Python itself raises for a wrong keyword."""
+
+
+class _InputCheck:
+    """Checks the keyword arguments of a compiled function against the program's variables.
+
+    The layout is the documented one: a scalar is a float, a 0-d or any size-1 array; a column
+    vector a 1-D array (n,); a row vector (1, n); a matrix 2-D. A call costs a few comparisons per
+    argument; only when something does not fit is the message worked out (``_diagnose``).
+    """
+
+    def __init__(self, variables: dict[str, E.Var], params: dict[str, str]) -> None:
+        self.params = params
+        # Python reads identifiers as NFKC, so `grad(ℓ=…)` arrives as `l`: accept that spelling too
+        self.aliases = {unicodedata.normalize("NFKC", n): n for n in params
+                        if unicodedata.normalize("NFKC", n) != n}
+        self.specs: list[tuple[str, str, tuple]] = []   # (name, kind, axes); an axis is an int,
+        for name, v in variables.items():                # a dimension's name, or a sympy expression
+            r, c = v.shape
+            kind, dims = (("scalar", ()) if v.is_scalar else ("column", (r,)) if v.is_column else
+                          ("row", (1, c)) if v.is_row else ("matrix", (r, c)))
+            self.specs.append((name, kind, tuple(_axis(d) for d in dims)))
+        self.derived = [(name, axes) for name, _, axes in self.specs
+                        if any(isinstance(a, sympy.Expr) for a in axes)]
+
+    def __call__(self, args: tuple, inputs: dict) -> dict:
+        """The arguments by parameter name of the generated function, or an InputError."""
+        if args or inputs.keys() != self.params.keys():
+            inputs = self._keywords(args, inputs)
+        bound: dict[str, int] = {}
+        for name, kind, axes in self.specs:
+            value = inputs[name]
+            shape = value.shape if type(value) is np.ndarray else np.shape(value)
+            if kind == "scalar":
+                if shape and math.prod(shape) != 1:
+                    raise InputError(self._diagnose(inputs))
+            elif len(shape) != len(axes):
+                raise InputError(self._diagnose(inputs))
+            else:
+                for size, axis in zip(shape, axes):
+                    if type(axis) is str:
+                        axis = bound.setdefault(axis, size)
+                    elif type(axis) is not int:
+                        continue   # a derived size such as 2n: checked below, once all are bound
+                    if size != axis:
+                        raise InputError(self._diagnose(inputs))
+        if self.derived and any(not _fits(axes, np.shape(inputs[name]), bound) for name, axes in self.derived):
+            raise InputError(self._diagnose(inputs))
+        return {self.params[n]: value for n, value in inputs.items()}
+
+    def _keywords(self, args: tuple, inputs: dict) -> dict:
+        expected = ", ".join(self.params)
+        if args:
+            raise KeywordError(f"pass the arguments by keyword: {expected}")
+        inputs = {self.aliases.get(n, n): value for n, value in inputs.items()}
+        missing = [n for n in self.params if n not in inputs]
+        unknown = [n for n in inputs if n not in self.params]
+        if missing or unknown:
+            raise KeywordError(f"expected keyword arguments {expected}" +
+                               (f"; missing {', '.join(missing)}" if missing else "") +
+                               (f"; unexpected {', '.join(unknown)}" if unknown else ""))
+        return inputs
+
+    def _diagnose(self, inputs: dict) -> str:
+        """What does not fit, in the order a reader would fix it: an array of the wrong rank, a
+        fixed size, then dimensions that disagree between arguments."""
+        shapes = {name: tuple(np.shape(inputs[name])) for name, _, _ in self.specs}
+        ranked = [(name, axes) for name, kind, axes in self.specs
+                  if kind != "scalar" and len(shapes[name]) == len(axes)]
+        consensus = _binding(ranked, shapes)
+        for name, kind, axes in self.specs:
+            shape, expected = shapes[name], _expected(axes, consensus)
+            if kind == "scalar" and shape and math.prod(shape) != 1:
+                return f"{name}: expected a scalar (a float or a 0-d array), got shape {shape}"
+            if kind != "scalar" and len(shape) != len(axes):
+                if kind == "column" and len(shape) == 2 and 1 in shape:
+                    return (f"{name}: expected shape {expected}, got {shape}: a column vector is a "
+                            f"1-D array; pass {name}.reshape(-1)")
+                if kind == "row" and len(shape) == 1:
+                    return (f"{name}: expected shape {expected}, got {shape}: a row vector is a "
+                            f"(1, n) array; pass {name}.reshape(1, -1)")
+                return f"{name}: expected shape {expected}, a {len(axes)}-D array, got {shape}"
+        for name, axes in ranked:
+            if any(type(a) is int and a != s for a, s in zip(axes, shapes[name])):
+                return f"{name}: expected shape {_expected(axes, consensus)}, got {shapes[name]}"
+        culprits = [name for name, _ in ranked
+                    if _consistent([(n, a) for n, a in ranked if n != name], shapes)]
+        if len(culprits) == 1:
+            (name, axes), = [(n, a) for n, a in ranked if n == culprits[0]]
+            others = [(n, a) for n, a in ranked if n != name]
+            binding, sources = _binding(others, shapes), _sources(others, shapes)
+            wrong = [a for a, s in zip(axes, shapes[name]) if type(a) is str and binding.get(a, s) != s]
+            why = "; ".join(f"{a} = {binding[a]} from {sources[a]}" for a in dict.fromkeys(wrong))
+            return (f"{name}: expected shape {_expected(axes, binding)}, got {shapes[name]}" +
+                    (f" ({why})" if why else ""))
+        seen: dict[str, tuple[str, int]] = {}
+        for name, axes in ranked:
+            for axis, size in zip(axes, shapes[name]):
+                if type(axis) is str:
+                    first = seen.setdefault(axis, (name, size))
+                    if first[1] != size:
+                        return (f"inconsistent sizes for {axis}: {first[0]} has shape {shapes[first[0]]}, "
+                                f"so {axis} = {first[1]}, but {name} has shape {shapes[name]}, so "
+                                f"{axis} = {size}")
+        for name, axes in self.derived:
+            return f"{name}: expected shape {_expected(axes, consensus)}, got {shapes[name]}"
+        return "the arguments do not fit the program"   # not reached: some check above failed
+
+
+def _axis(d) -> int | str | sympy.Expr:
+    d = sympy.sympify(d)
+    return int(d) if d.is_Integer else str(d) if d.is_Symbol else d
+
+
+def _fits(axes: tuple, shape: tuple, bound: dict[str, int]) -> bool:
+    values = {sympy.Symbol(k): v for k, v in bound.items()}
+    for axis, size in zip(axes, shape):
+        if isinstance(axis, sympy.Expr):
+            value = axis.xreplace(values)
+            if value.is_Integer and int(value) != size:
+                return False
+    return True
+
+
+def _binding(ranked: list[tuple[str, tuple]], shapes: dict) -> dict[str, int]:
+    """Each dimension's most common size among the arguments (the first one seen on a tie)."""
+    votes: dict[str, Counter] = {}
+    for name, axes in ranked:
+        for axis, size in set(zip(axes, shapes[name])):
+            if type(axis) is str:
+                votes.setdefault(axis, Counter())[size] += 1
+    return {axis: counts.most_common(1)[0][0] for axis, counts in votes.items()}
+
+
+def _sources(ranked: list[tuple[str, tuple]], shapes: dict) -> dict[str, str]:
+    sources: dict[str, str] = {}
+    for name, axes in ranked:
+        for axis in axes:
+            if type(axis) is str:
+                sources.setdefault(axis, name)
+    return sources
+
+
+def _consistent(ranked: list[tuple[str, tuple]], shapes: dict) -> bool:
+    bound: dict[str, int] = {}
+    return all(size == bound.setdefault(axis, size) for name, axes in ranked
+               for axis, size in zip(axes, shapes[name]) if type(axis) is str)
+
+
+def _expected(axes: tuple, binding: dict[str, int]) -> str:
+    """``(n, m) = (4, 3)`` when every dimension is bound, else ``(n, m)``; ``(3,)`` for fixed sizes."""
+    symbolic = _tuple(str(a) for a in axes)
+    values = {sympy.Symbol(k): v for k, v in binding.items()}
+    sizes = [a if type(a) is int else binding.get(a) if type(a) is str else a.xreplace(values)
+             for a in axes]
+    if all(type(a) is int for a in axes):
+        return symbolic
+    if all(isinstance(s, int) or getattr(s, "is_Integer", False) for s in sizes):
+        return f"{symbolic} = {_tuple(str(s) for s in sizes)}"
+    return symbolic
+
+
+def _tuple(parts) -> str:
+    parts = list(parts)
+    return f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
 
 
 class Derivation:
@@ -95,9 +277,14 @@ class Derivation:
             lines.append("where")
             lines.extend(f"  {name} = {text}" for name, text in where)
         lines.append("as read: " + "; ".join(self.read_as()))
-        lines.append("with " + ", ".join(f"{name} ∈ {self._space(v)}"
-                                          for name, v in self._d.program.variables.items()))
+        lines.append("with " + ", ".join(self._declared_as(name) for name in self._d.program.variables))
         return "\n".join(lines)
+
+    def _declared_as(self, name: str) -> str:
+        """``x ∈ ℝ^m``, marked when the naming convention chose the shape: a guess to look at."""
+        program = self._d.program
+        guessed = program.shape_origin.get(name) == "convention"
+        return f"{name} ∈ {self._space(program.variables[name])}" + (" (guessed)" if guessed else "")
 
     def read_as(self) -> list[str]:
         """The definitions the differentiated function uses, printed from what matcalc understood
@@ -200,17 +387,17 @@ class Derivation:
         exec(compile(self.to_numpy(), f"<matcalc {self.of}>", "exec"), namespace)
         return namespace
 
-    def _wrap(self, function: Callable) -> Callable:
-        params = self._module[1]
+    @cached_property
+    def _inputs(self) -> _InputCheck:
+        return _InputCheck(self._d.program.variables, self._module[1])
 
-        def call(**inputs):
-            missing = [n for n in params if n not in inputs]
-            unknown = [n for n in inputs if n not in params]
-            if missing or unknown:
-                raise TypeError("expected keyword arguments " + ", ".join(params) +
-                                (f"; missing {', '.join(missing)}" if missing else "") +
-                                (f"; unexpected {', '.join(unknown)}" if unknown else ""))
-            return function(**{params[n]: value for n, value in inputs.items()})
+    def _wrap(self, function: Callable) -> Callable:
+        """``function`` called by the program's variable names, its arguments checked first
+        (``InputError``, a ValueError, when they do not fit)."""
+        check = self._inputs
+
+        def call(*args, **inputs):
+            return function(**check(args, inputs))
         call.__doc__ = function.__doc__
         return call
 
@@ -270,4 +457,4 @@ def latex(source: str, wrt: str | list[str], *, of: str | None = None, order: in
     return derive(source, wrt, of=of, order=order).to_latex()
 
 
-__all__ = ["derive", "latex", "Derivation", "Options", "CheckReport"]
+__all__ = ["derive", "latex", "Derivation", "Options", "CheckReport", "InputError", "KeywordError"]

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import sympy
+
 from . import expr as E
 from .adjoint import ADJOINTS, AdjointRule, peel, pull_back
 from .differential import differential, named_by_definition
-from .errors import NameResolutionError, UnsupportedError
+from .errors import NameResolutionError, ShapeError, UnsupportedError
 from .jacobian import jacobian
 from .resolve import ResolvedProgram
 from .shapes import describe_shape
@@ -172,7 +174,9 @@ def forward_derivative(f: E.Expr, x: E.Var) -> E.Expr:
 
 def derive(program: ResolvedProgram, wrt: list[str], of: str | None = None, order: int = 1,
            record_steps: bool = True) -> Derivative:
-    output = stable_forms(_output(program, of))
+    output = _output(program, of)
+    _refuse_guessed_shape(program, output)
+    output = stable_forms(output)
     variables = [_variable(program, name, output) for name in wrt]
     if order not in (1, 2):
         raise UnsupportedError(f"order={order}: only first derivatives and Hessians (order=2) are supported")
@@ -232,6 +236,22 @@ def _check_rank(f: E.Expr, x: E.Var) -> None:
         f"the derivative of {describe_shape(f.shape)} with respect to {x.name} "
         f"({describe_shape(x.shape)}) is a rank-3 or rank-4 tensor; not supported yet",
         hint="differentiate a scalar function of it, e.g. a norm or a trace")
+
+
+def _refuse_guessed_shape(program: ResolvedProgram, output: E.Ref) -> None:
+    """``mu/2 ‖w‖²`` with ``mu`` undeclared: if the naming convention had guessed mu to be a
+    vector, the "loss" would be a vector and its "gradient" a Jacobian — refuse instead of guessing."""
+    guessed = set(program.guessed_dims_of.get(output.name, ()))
+    if not guessed:
+        return
+    culprits = [name for name, v in program.variables.items()
+                if any(sympy.sympify(d).free_symbols & guessed for d in v.shape)]
+    names = ", ".join(f"'{n}'" for n in culprits)
+    raise ShapeError(f"{output.name} is {describe_shape(output.shape)} only because the naming "
+                     f"convention guessed {names} to be a vector",
+                     program.spans.get(culprits[0]) if culprits else program.spans.get(output.name),
+                     hint="declare it, e.g.  " + (culprits[0] if culprits else "mu") + " in R",
+                     source=program.source)
 
 
 def _output(program: ResolvedProgram, of: str | None) -> E.Ref:

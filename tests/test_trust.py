@@ -197,3 +197,16 @@ def test_the_output_shows_the_function_as_read():
     assert "as read: L = ½ lam ‖w‖²" in str(d).splitlines()
     d = matcalc.derive("v = W x; s = σ(v); E = ½ (s−y):(s−y)", "W")
     assert "as read: v = W x; s = σ(v); E = ½ (s − y) : (s − y)" in str(d).splitlines()
+
+
+def test_shapes_chosen_by_the_naming_convention_are_marked():
+    # x in W x is a column only by convention; W and y are fixed by how they are used
+    d = matcalc.derive("E = ½‖σ(Wx)−y‖²", "W")
+    assert "with W ∈ ℝ^(n×m), x ∈ ℝ^m (guessed), y ∈ ℝ^n" in str(d).splitlines()
+
+
+def test_a_loss_that_is_a_vector_only_by_a_guess_is_refused():
+    # mu is undeclared; guessed a vector, it would make L a vector and its "gradient" a Jacobian
+    with pytest.raises(matcalc.MatcalcError) as info:
+        matcalc.derive("w in R^4; L = mu/2 ||w||^2", "w")
+    assert info.value.line == 1 and "mu in R" in info.value.hint
