@@ -71,8 +71,21 @@ class Expr:
         return REBUILD[type(self)](self, tuple(children))
 
     def __repr__(self) -> str:
-        inner = ", ".join([*map(repr, self.params), *map(repr, self.children)])
-        return f"{type(self).__name__}({inner})"
+        # Iterative, so a deep expression has a repr too: ``Type(params…, children…)``.
+        parts: list[str] = []
+        stack: list[object] = [self]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                parts.append(item)
+                continue
+            node: Expr = item   # type: ignore[assignment]
+            pending: list[object] = [f"{type(node).__name__}("]
+            for i, x in enumerate([*map(repr, node.params), *node.children]):
+                pending.extend([", "] * (i > 0) + [x])
+            pending.append(")")
+            stack.extend(reversed(pending))
+        return "".join(parts)
 
 
 # ── leaves ────────────────────────────────────────────────────────────────────────────────────────
@@ -514,16 +527,111 @@ NODE_TYPES = tuple(REBUILD)
 
 
 def depends_on(e: Expr, targets: frozenset, _memo: dict | None = None) -> bool:
-    """Whether ``e`` contains any node in ``targets`` (looking through Refs)."""
+    """Whether ``e`` contains any node in ``targets`` (looking through Refs).
+
+    Iterative. ``_memo`` (id(node) → bool) may be shared by calls with the same ``targets`` while
+    the nodes it covers are alive, so asking about many nodes of one DAG costs one walk in all."""
     memo = {} if _memo is None else _memo
-    key = id(e)
-    if key not in memo:
-        memo[key] = e in targets or any(depends_on(c, targets, memo) for c in e.children)
-    return memo[key]
+    if id(e) in memo:
+        return memo[id(e)]
+    stack = [e]
+    while stack:
+        node = stack[-1]
+        key = id(node)
+        if key in memo:
+            stack.pop()
+        elif node in targets:
+            memo[key] = True
+            stack.pop()
+        else:
+            pending = [c for c in node.children if id(c) not in memo]
+            if pending:
+                stack.extend(pending)
+            else:
+                memo[key] = any(memo[id(c)] for c in node.children)
+                stack.pop()
+    return memo[id(e)]
+
+
+# Which differentials an expression contains, as a bit mask cached weakly per node, so that
+# ``contains(e, dX)`` costs a lookup however often it is asked (reverse mode asks it at every
+# level of every differential). A differential's bit is recycled when the differential is freed:
+# a live mask only has bits of differentials it keeps alive itself.
+_differential_bits: "weakref.WeakKeyDictionary[Expr, int]" = weakref.WeakKeyDictionary()
+_free_bits: list[int] = []
+_bit_count = [0]
+_masks: "weakref.WeakKeyDictionary[Expr, int]" = weakref.WeakKeyDictionary()
+
+
+def _bit(d: Expr) -> int:
+    bit = _differential_bits.get(d)
+    if bit is None:
+        if _free_bits:
+            index = _free_bits.pop()
+        else:
+            index = _bit_count[0]
+            _bit_count[0] += 1
+        bit = _differential_bits[d] = 1 << index
+        weakref.finalize(d, _free_bits.append, index)
+    return bit
+
+
+def differential_mask(e: Expr) -> int:
+    """A bit mask of the Differential nodes inside ``e`` (through Refs); iterative, cached."""
+    mask = _masks.get(e)
+    if mask is not None:
+        return mask
+    stack = [e]
+    while stack:
+        node = stack[-1]
+        if node in _masks:
+            stack.pop()
+            continue
+        pending = [c for c in node.children if c not in _masks]
+        if pending:
+            stack.extend(pending)
+            continue
+        mask = 0
+        for c in node.children:
+            mask |= _masks[c]
+        if isinstance(node, Differential):
+            mask |= _bit(node)
+        _masks[node] = mask
+        stack.pop()
+    return _masks[e]
 
 
 def contains(e: Expr, target: Expr) -> bool:
+    """Whether ``target`` occurs in ``e`` (through Refs). O(1) after the first question about
+    ``e`` when ``target`` is a differential."""
+    if isinstance(target, Differential):
+        return bool(differential_mask(e) & _bit(target))
     return depends_on(e, frozenset((target,)))
+
+
+_tree_sizes: "weakref.WeakKeyDictionary[Expr, int]" = weakref.WeakKeyDictionary()
+
+
+def tree_size(e: Expr) -> int:
+    """The number of nodes of ``e`` written out as a tree (a definition counts as one node).
+    Iterative, and cached weakly across calls."""
+    size = _tree_sizes.get(e)
+    if size is not None:
+        return size
+    stack = [e]
+    while stack:
+        node = stack[-1]
+        if node in _tree_sizes:
+            stack.pop()
+            continue
+        children = () if isinstance(node, Ref) else node.children
+        pending = [c for c in children if c not in _tree_sizes]
+        if pending:
+            stack.extend(pending)
+            continue
+        _tree_sizes[node] = 1 + sum(_tree_sizes[c] for c in children)
+        stack.pop()
+    return _tree_sizes[e]
 
 
 def walk(e: Expr, into_refs: bool = True) -> Iterable[Expr]:

@@ -22,27 +22,92 @@ _SYMMETRIC_DOMAINS = ("symmetric", "spd")
 
 # ── structural helpers ────────────────────────────────────────────────────────────────────────
 
-_keys: "weakref.WeakKeyDictionary[E.Expr, tuple]" = weakref.WeakKeyDictionary()
+class Key:
+    """The structural key of an expression, interned: equal keys are one object, so ``==`` and
+    ``hash`` cost O(1) however large the expression. Keys order as the nested tuples
+    (type name, params, child keys) would, compared without recursion."""
+
+    __slots__ = ("name", "params", "children", "__weakref__")
+    name: str
+    params: tuple
+    children: tuple["Key", ...]
+
+    def __lt__(self, other: "Key") -> bool:
+        return _compare(self, other) < 0
+
+    def __le__(self, other: "Key") -> bool:
+        return _compare(self, other) <= 0
+
+    def __gt__(self, other: "Key") -> bool:
+        return _compare(self, other) > 0
+
+    def __ge__(self, other: "Key") -> bool:
+        return _compare(self, other) >= 0
+
+    def __repr__(self) -> str:
+        return f"Key({self.name}, {len(self.children)} children)"
 
 
-def key(e: E.Expr) -> tuple:
+def _compare(a: Key, b: Key) -> int:
+    """−1, 0 or 1 as for the tuples (name, params, children): only the first pair of children that
+    differ decides, so one loop down one path replaces the tuples' recursion."""
+    while a is not b:
+        if a.name != b.name:
+            return -1 if a.name < b.name else 1
+        if a.params != b.params:
+            return -1 if a.params < b.params else 1
+        for x, y in zip(a.children, b.children):
+            if x is not y:
+                a, b = x, y
+                break
+        else:
+            return (len(a.children) > len(b.children)) - (len(a.children) < len(b.children))
+    return 0
+
+
+_interned_keys: "weakref.WeakValueDictionary[tuple, Key]" = weakref.WeakValueDictionary()
+_keys: "weakref.WeakKeyDictionary[E.Expr, Key]" = weakref.WeakKeyDictionary()
+
+
+def key(e: E.Expr) -> Key:
     """A structural key in which commutative operands are sorted: equal keys, equal values.
     Shapes are left out: operands compared by it (terms of one sum, factors of one product) share
-    their shape already. Cached weakly, so expressions no one holds are freed."""
+    their shape already. Built without recursion and cached weakly, so expressions no one holds
+    are freed."""
     cached = _keys.get(e)
-    if cached is None:
-        cached = _keys[e] = _key(e)
-    return cached
+    if cached is not None:
+        return cached
+    stack = [e]
+    while stack:
+        node = stack[-1]
+        if node in _keys:
+            stack.pop()
+            continue
+        pending = [c for c in node.children if c not in _keys]
+        if pending:
+            stack.extend(pending)
+            continue
+        _keys[node] = _key(node)
+        stack.pop()
+    return _keys[e]
 
 
-def _key(e: E.Expr) -> tuple:
-    children = [key(c) for c in e.children]
+def _key(e: E.Expr) -> Key:
+    """The key of ``e`` from its children's (already computed) keys."""
+    children = [_keys[c] for c in e.children]
     if isinstance(e, (E.Add, E.Hadamard, E.Frobenius)):
         children.sort()
     elif isinstance(e, E.Product):
-        scalars = sorted(key(c) for c in e.children if c.is_scalar)
-        children = scalars + [key(c) for c in e.children if not c.is_scalar]
-    return (type(e).__name__, tuple(str(p) for p in e.params), tuple(children))
+        scalars = sorted(_keys[c] for c in e.children if c.is_scalar)
+        children = scalars + [_keys[c] for c in e.children if not c.is_scalar]
+    name, params, kids = type(e).__name__, tuple(str(p) for p in e.params), tuple(children)
+    identity = (name, params, kids)
+    found = _interned_keys.get(identity)
+    if found is None:
+        found = object.__new__(Key)
+        found.name, found.params, found.children = name, params, kids
+        _interned_keys[identity] = found
+    return found
 
 
 def split_coefficient(e: E.Expr) -> tuple[sympy.Expr, E.Expr]:
@@ -610,7 +675,9 @@ def factor_scalars(e: E.Expr) -> E.Expr:
 
 
 def diag_rules(e: E.Expr) -> E.Expr:
-    """diag(Diag(a)) = a,  diag(c I) = c𝟏."""
+    """diag(Diag(a)) = a,  diag(c I) = c𝟏,  Diag(c𝟏) = c I."""
+    if isinstance(e, E.DiagMat) and isinstance(e.children[0], E.Broadcast):
+        return E.mul(e.children[0].children[0], E.identity(e.shape[0]))
     if not isinstance(e, E.DiagVec):
         return e
     x = e.children[0]
