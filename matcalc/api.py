@@ -67,9 +67,11 @@ class _InputCheck:
 
     def __init__(self, variables: dict[str, E.Var], params: dict[str, str]) -> None:
         self.params = params
-        # Python reads identifiers as NFKC, so `grad(ℓ=…)` arrives as `l`: accept that spelling too
+        # Python reads identifiers as NFKC, so `grad(ℓ=…)` arrives as `l`; and the generated module
+        # spells `lambda` as `lambda_`: accept those spellings too
         self.aliases = {unicodedata.normalize("NFKC", n): n for n in params
                         if unicodedata.normalize("NFKC", n) != n}
+        self.aliases.update({p: n for n, p in params.items() if p != n and p not in params})
         self.specs: list[tuple[str, str, tuple]] = []   # (name, kind, axes); an axis is an int,
         for name, v in variables.items():                # a dimension's name, or a sympy expression
             r, c = v.shape

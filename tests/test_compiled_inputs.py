@@ -106,3 +106,14 @@ def test_the_generated_module_returns_what_compile_returns(source, wrt, order):
     else:
         assert isinstance(generated, np.ndarray)
         np.testing.assert_array_equal(generated, compiled)
+
+
+def test_a_keyword_name_is_accepted_as_written_and_as_the_module_spells_it():
+    # the generated module cannot have a parameter `lambda`; it is `lambda_` there
+    d = matcalc.derive("lambda in R; w in R^3; L = lambda ‖w‖²", "w")
+    namespace: dict = {}
+    exec(d.to_numpy(), namespace)
+    w = np.array([1.0, -2.0, 0.5])
+    expected = namespace["derivative"](lambda_=0.1, w=w)
+    np.testing.assert_array_equal(d.compile()(**{"lambda": 0.1}, w=w), expected)
+    np.testing.assert_array_equal(d.compile()(lambda_=0.1, w=w), expected)
