@@ -9,6 +9,7 @@ Diag(a)b written a∘b, elementwise powers of one base merged (so y ⊘ ŷ ∘ �
 from __future__ import annotations
 
 from collections import defaultdict
+import math
 import weakref
 
 import sympy
@@ -614,49 +615,80 @@ def _negative(e: E.Expr) -> bool:
     return c.is_number and c < 0
 
 
-_EXPANSION_LIMIT = 16
+_EXPANSION_LIMIT = 16     # at most this many terms once multiplied out
+_EXPANSION_FACTORS = 8    # only Hadamard products of at most this many factors are tried …
+_EXPANSION_SUMS = 3       # … with at most this many sums among them
+_expansions: "weakref.WeakKeyDictionary[E.Expr, weakref.ref]" = weakref.WeakKeyDictionary()
+_plain: list[Normalizer] = []
 
 
 def expand_if_smaller(e: E.Expr) -> E.Expr:
     """(1 − y) ∘ s ∘ u ⊘ u − y ∘ s ∘ u ⊘ s = s − y: multiply a Hadamard sum out, collect, and keep
-    the result only if it is smaller (so this never grows an expression)."""
-    if not (isinstance(e, E.Hadamard) and any(isinstance(f, E.Add) for f in e.children)):
+    the result only if it is smaller (so this never grows an expression).
+
+    Bounded, so that simplification stays linear: only small products with few, short sums are
+    tried; the candidate is simplified without trying expansions inside it again (which made
+    σ(σ(…)) exponential in depth); and each product is tried once (remembered weakly)."""
+    if not isinstance(e, E.Hadamard) or len(e.children) > _EXPANSION_FACTORS:
         return e
+    sums = [f for f in e.children if isinstance(f, E.Add)]
+    if not sums or len(sums) > _EXPANSION_SUMS or \
+            math.prod(len(f.children) for f in sums) > _EXPANSION_LIMIT:
+        return e
+    done = _expansions.get(e)
+    if done is not None and done() is not None:
+        return done()
+    result = e
     terms = _expand(e)
-    if terms is None:
-        return e
-    expanded = simplify(E.add(*terms))
-    cancelled = len(expanded.children if isinstance(expanded, E.Add) else (expanded,)) < len(terms)
-    return expanded if cancelled and _size(expanded) < _size(e) else e
+    if terms is not None:
+        expanded = _simplify_candidate(E.add(*terms))
+        cancelled = len(expanded.children if isinstance(expanded, E.Add) else (expanded,)) < len(terms)
+        if cancelled and _size(expanded) < _size(e):
+            result = expanded
+    _expansions[e] = weakref.ref(result)
+    return result
+
+
+def _simplify_candidate(e: E.Expr) -> E.Expr:
+    """``simplify`` without expand_if_smaller (a Normalizer of its own, so that its memo never
+    answers for the full rule set)."""
+    if not _plain:
+        _plain.append(Normalizer(first_of(*(r for r in RULES.rules if r is not expand_if_smaller))))
+    return _plain[0](e)
 
 
 def _expand(e: E.Expr) -> list[E.Expr] | None:
     """The terms of ``e`` with Hadamard products distributed over sums, one sum at a time and
-    simplifying as it goes (so u ⊘ u cancels before u is multiplied out); None past the limit."""
-    if isinstance(e, E.Add):
-        out: list[E.Expr] = []
-        for t in e.children:
-            sub = _expand(t)
-            if sub is None or len(out) + len(sub) > _EXPANSION_LIMIT:
-                return None
-            out.extend(sub)
-        return out
-    if isinstance(e, E.Product) and len(e.children) == 2 and isinstance(e.children[0], E.Const):
-        inner = _expand(e.children[1])
-        return None if inner is None else [E.mul(e.children[0], t) for t in inner]
-    if isinstance(e, E.Hadamard):
-        sums = [f for f in e.children if isinstance(f, E.Add)]
-        if sums:
-            others = [f for f in e.children if f is not sums[0]]
-            return _expand(E.add(*(simplify(E.hadamard(t, *others)) for t in sums[0].children)))
-    return [e]
+    simplifying as it goes (so u ⊘ u cancels before u is multiplied out); None past the limit.
+    A worklist in left-to-right order; ``scale`` holds the numeric factors met on the way."""
+    out: list[E.Expr] = []
+    work: list[tuple[tuple[E.Expr, ...], E.Expr]] = [((), e)]
+    while work:
+        scale, x = work.pop()
+        if isinstance(x, E.Add):
+            work.extend((scale, t) for t in reversed(x.children))
+            continue
+        if isinstance(x, E.Product) and len(x.children) == 2 and isinstance(x.children[0], E.Const):
+            work.append((scale + (x.children[0],), x.children[1]))
+            continue
+        if isinstance(x, E.Hadamard):
+            sums = [f for f in x.children if isinstance(f, E.Add)]
+            if sums:
+                others = [f for f in x.children if f is not sums[0]]
+                work.append((scale, E.add(*(_simplify_candidate(E.hadamard(t, *others))
+                                            for t in sums[0].children))))
+                continue
+        for c in reversed(scale):
+            x = E.mul(c, x)
+        out.append(x)
+        if len(out) > _EXPANSION_LIMIT:
+            return None
+    return out
 
 
 def _size(e: E.Expr, memo: dict | None = None) -> int:
-    memo = {} if memo is None else memo
-    if e not in memo:
-        memo[e] = 1 + sum(_size(c, memo) for c in e.children if not isinstance(e, E.Ref))
-    return memo[e]
+    """Tree size (a definition counts one); cached weakly across calls (``memo`` is unused)."""
+    return E.tree_size(e)
 
 
 def factor_scalars(e: E.Expr) -> E.Expr:
