@@ -12,43 +12,70 @@ from .errors import UnsupportedError
 
 
 def jacobian(L: E.Expr, D: E.Expr) -> E.Expr:
-    """J with ``L = J D`` for a column-vector expression L linear in the column differential D."""
+    """J with ``L = J D`` for a column-vector expression L linear in the column differential D.
+
+    A worklist of (left factor, piece of L): J_{Ax} = A J_x and J_{a∘v} = Diag(a) J_v extend the
+    left factor, a sum splits, and each leaf adds left · J_leaf — no recursion on depth, and the
+    Diag factors meet what they cancel (Diag(1 ⊘ p) Diag(p) = I)."""
     m, n = L.shape[0], D.shape[0]
-    if L is D:
-        return E.identity(n)
-    if not E.contains(L, D):
-        return E.zero((m, n))
-    if isinstance(L, E.Add):
-        return E.add(*(jacobian(t, D) for t in L.children))
-    if isinstance(L, E.Product):
-        return _product(L, D)
-    if isinstance(L, E.Hadamard):
-        inside = [c for c in L.children if E.contains(c, D)]
-        others = [c for c in L.children if not E.contains(c, D)]
-        if len(inside) == 1:
-            return E.mul(E.diag_mat(E.hadamard(*others)), jacobian(inside[0], D))
-    if isinstance(L, E.Broadcast):
-        return E.mul(E.ones((m, 1)), E.transpose(pull_back(E.ONE, L.children[0], D)))
-    if isinstance(L, E.Kron):
-        a, b = L.children
-        if a.is_column and b.is_column:
-            return E.kron(a, jacobian(b, D)) if E.contains(b, D) else E.kron(jacobian(a, D), b)
-    raise UnsupportedError(f"cannot yet form the Jacobian through {type(L).__name__}",
+    targets, memo = frozenset((D,)), {}
+
+    def contains(e: E.Expr) -> bool:
+        return E.depends_on(e, targets, memo)
+
+    terms: list[E.Expr] = []
+    pending: list[tuple[list[E.Expr], E.Expr]] = [([], L)]
+    while pending:
+        left, piece = pending.pop()
+        if piece is D:
+            terms.append(E.mul(*left, E.identity(n)))
+        elif not contains(piece):
+            continue
+        elif isinstance(piece, E.Add):
+            pending.extend((left, t) for t in piece.children)
+        elif isinstance(piece, E.Hadamard):
+            inside = [c for c in piece.children if contains(c)]
+            if len(inside) != 1:
+                _refuse(piece)
+            others = [c for c in piece.children if c is not inside[0]]
+            pending.append((left + [E.diag_mat(E.hadamard(*others))], inside[0]))
+        elif isinstance(piece, E.Product) and not _carrier(piece, contains).is_scalar:
+            carrier = _carrier(piece, contains)
+            pending.append((left + [_without(piece, carrier)], carrier))
+        else:
+            terms.append(E.mul(*left, _leaf(piece, D, contains)))
+    return E.add(*terms) if terms else E.zero((m, n))
+
+
+def _refuse(piece: E.Expr):
+    raise UnsupportedError(f"cannot yet form the Jacobian through {type(piece).__name__}",
                            hint="differentiate a scalar function of it instead")
 
 
-def _product(L: E.Expr, D: E.Expr) -> E.Expr:
-    factors = L.children
-    j = next(i for i, f in enumerate(factors) if E.contains(f, D))
-    carrier = factors[j]
-    others = [f for i, f in enumerate(factors) if i != j]
-    if carrier.is_scalar:                       # s(dx) a = a gᵀ dx
-        gradient = pull_back(E.ONE, carrier, D)
-        return E.mul(E.mul(*others), E.transpose(gradient))
-    scalars = [f for f in factors if f.is_scalar]
-    chain = [f for f in factors if not f.is_scalar]
+def _carrier(product: E.Expr, contains) -> E.Expr:
+    return next(f for f in product.children if contains(f))
+
+
+def _without(product: E.Expr, carrier: E.Expr) -> E.Expr:
+    """A v(dx) with the differential at the right end of the chain: the left factor A."""
+    chain = [f for f in product.children if not f.is_scalar]
     k = chain.index(carrier)
-    right = E.mul(*chain[k + 1:]) if chain[k + 1:] else E.ONE
-    if not right.is_scalar:
+    if chain[k + 1:] and not E.mul(*chain[k + 1:]).is_scalar:
         raise UnsupportedError("cannot yet form this Jacobian: the differential is not the last factor")
-    return E.mul(*scalars, *chain[:k], right, jacobian(carrier, D))
+    return E.mul(*(f for f in product.children if f is not carrier))
+
+
+def _leaf(piece: E.Expr, D: E.Expr, contains) -> E.Expr:
+    """The Jacobian of a piece that does not continue as a left factor times a column."""
+    m = piece.shape[0]
+    if isinstance(piece, E.Product):   # s(dx) a = a gᵀ dx for a scalar s with gradient g
+        carrier = _carrier(piece, contains)
+        others = [f for f in piece.children if f is not carrier]
+        return E.mul(E.mul(*others), E.transpose(pull_back(E.ONE, carrier, D)))
+    if isinstance(piece, E.Broadcast):
+        return E.mul(E.ones((m, 1)), E.transpose(pull_back(E.ONE, piece.children[0], D)))
+    if isinstance(piece, E.Kron):
+        a, b = piece.children
+        if a.is_column and b.is_column:
+            return E.kron(a, jacobian(b, D)) if contains(b) else E.kron(jacobian(a, D), b)
+    _refuse(piece)
