@@ -16,7 +16,7 @@ import sympy
 from . import expr as E
 from .adjoint import ADJOINTS, AdjointRule, peel, pull_back
 from .differential import differential, named_by_definition
-from .errors import NameResolutionError, ShapeError, UnsupportedError
+from .errors import MatcalcError, NameResolutionError, ShapeError, UnsupportedError
 from .jacobian import jacobian
 from .resolve import ResolvedProgram
 from .shapes import describe_shape
@@ -174,7 +174,19 @@ def forward_derivative(f: E.Expr, x: E.Var) -> E.Expr:
 
 def derive(program: ResolvedProgram, wrt: list[str], of: str | None = None, order: int = 1,
            record_steps: bool = True) -> Derivative:
+    """The derivative of ``of`` (default: the last definition) with respect to ``wrt``. An error
+    that concerns no narrower part of the source points at the differentiated definition."""
     output = _output(program, of)
+    try:
+        return _derive(program, output, wrt, order, record_steps)
+    except MatcalcError as err:
+        if err.span is None:
+            err.span = program.spans.get(output.name)
+        raise err.with_source(program.source) from None
+
+
+def _derive(program: ResolvedProgram, output: E.Ref, wrt: list[str], order: int,
+            record_steps: bool) -> Derivative:
     _refuse_guessed_shape(program, output)
     output = stable_forms(output)
     variables = [_variable(program, name, output) for name in wrt]

@@ -211,3 +211,15 @@ def test_a_loss_that_is_a_vector_only_by_a_guess_is_refused():
     with pytest.raises(matcalc.MatcalcError) as info:
         matcalc.derive("w in R^4; L = mu/2 ||w||^2", "w")
     assert info.value.line == 1 and "mu in R" in info.value.hint
+
+
+@pytest.mark.parametrize("source, wrt, order", [
+    ("x in R^3; f = sum(relu(x))", "x", 2),
+    ("X in R^(3,3); f = X", "X", 1),
+    ("x in R^3; f = x'x", "x", 3),
+    ("x in R^3; y in R^3; f = x'x", "y", 1),
+])
+def test_errors_of_the_derivative_stage_point_into_the_source(source, wrt, order):
+    with pytest.raises(matcalc.MatcalcError) as info:
+        matcalc.derive(source, wrt, order=order)
+    assert info.value.line == 1 and "^" in str(info.value)
