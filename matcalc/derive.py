@@ -65,9 +65,9 @@ def _line(terms: list[tuple[E.Expr, E.Expr]]) -> E.Expr:
         else _presented(*terms[0])
 
 
-def _boundaries(body: E.Expr, active: frozenset) -> list[E.Expr]:
-    """The definitions and variables a body uses directly that depend on what we differentiate."""
-    memo: dict = {}
+def _boundaries(body: E.Expr, active: frozenset, memo: dict) -> list[E.Expr]:
+    """The definitions and variables a body uses directly that depend on what we differentiate
+    (``memo`` is shared over the whole pass, so each node is examined once)."""
     found = []
     for node in E.walk(body, into_refs=False):
         if isinstance(node, (E.Ref, E.Var)) and E.depends_on(node, active, memo):
@@ -89,7 +89,7 @@ def reverse_mode(of: E.Ref, wrt: list[E.Var], record: bool) -> tuple[dict[E.Var,
         if ref not in cotangent:
             continue
         G = simplify(cotangent.pop(ref))
-        boundaries = _boundaries(ref.children[0], active)
+        boundaries = _boundaries(ref.children[0], active, memo)
         seeds = {b: E.differential(b) for b in boundaries}
         body = ref.children[0]
         L = differential(body, seeds, through_refs=False)
