@@ -636,30 +636,38 @@ def tree_size(e: Expr) -> int:
 
 def walk(e: Expr, into_refs: bool = True) -> Iterable[Expr]:
     """Every distinct node once, children before parents."""
+    return walk_all((e,), into_refs)
+
+
+def walk_all(roots: Iterable[Expr], into_refs: bool = True) -> list[Expr]:
+    """Every distinct node under any of ``roots`` once, children before parents: the same order as
+    the walks of the roots one after another with repeats dropped, in one pass over the DAG."""
     seen: set[int] = set()
     order: list[Expr] = []
-    stack: list[tuple[Expr, bool]] = [(e, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        if into_refs or not isinstance(node, Ref):
-            stack.extend((c, False) for c in reversed(node.children))
+    for root in roots:
+        stack: list[tuple[Expr, bool]] = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            if into_refs or not isinstance(node, Ref):
+                stack.extend((c, False) for c in reversed(node.children))
     return order
 
 
-def substitute(e: Expr, mapping: dict[Expr, Expr]) -> Expr:
-    """``e`` with every node in ``mapping`` replaced, rebuilt through the smart constructors."""
+def substitute(e: Expr, mapping: dict[Expr, Expr], into_refs: bool = True) -> Expr:
+    """``e`` with every node in ``mapping`` replaced, rebuilt through the smart constructors;
+    with ``into_refs=False`` definitions are left as they are (and not walked)."""
     memo: dict[Expr, Expr] = {}
-    for node in walk(e):
+    for node in walk(e, into_refs):
         if node in mapping:
             memo[node] = mapping[node]
-        elif node.children:
+        elif node.children and (into_refs or not isinstance(node, Ref)):
             memo[node] = node.rebuild(memo[c] for c in node.children)
         else:
             memo[node] = node

@@ -44,16 +44,33 @@ class Output:
     layout: tuple[str, ...]   # per axis of the IR value or its Jacobian: see _reshape
 
 
+class Taken(set):
+    """Identifiers in use, remembering for each stem the last suffix tried, so that the n-th
+    temporary ``t`` costs O(1) and is named ``t_n`` (not n underscores)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.suffix: dict[str, int] = {}
+
+
 def identifier(name: str, taken: set[str]) -> str:
-    """A Python identifier for a user name: kept when it is one already, else transliterated."""
+    """A Python identifier for a user name: kept when it is one already, else transliterated;
+    unique in ``taken``: ``t``, ``t_``, ``t_2``, ``t_3`` …"""
     candidate = name
     if unicodedata.normalize("NFKC", name) != name or not name.isidentifier():
         candidate = "".join(ch if (ch.isascii() and (ch.isalnum() or ch == "_")) else
                             unicodedata.name(ch, "x").split()[-1].lower() for ch in name) or "v"
     if keyword.iskeyword(candidate) or candidate in _RESERVED or not candidate.isidentifier():
         candidate += "_"
-    while candidate in taken:
-        candidate += "_"
+    if candidate in taken:
+        stem = candidate
+        suffixes = taken.suffix if isinstance(taken, Taken) else {}
+        n = suffixes.get(stem, 1)
+        candidate = stem + "_" if n == 1 else f"{stem}_{n}"
+        while candidate in taken:
+            n += 1
+            candidate = f"{stem}_{n}"
+        suffixes[stem] = n
     taken.add(candidate)
     return candidate
 
@@ -99,24 +116,89 @@ def _template(source: str, x: ast.expr) -> ast.expr:
     return Fill().visit(tree)
 
 
+# Generated expressions nest at most this deep; deeper ones go through a temporary, so neither
+# ast.unparse nor Python's parser and compiler ever meet deep nesting, whatever the input depth.
+MAX_NESTING = 32
+
+
 class _Emitter:
     def __init__(self, variables: dict[str, E.Var], dims: dict[sympy.Symbol, ast.expr]) -> None:
         self.ids: dict[E.Expr, str] = {}
-        self.taken: set[str] = set()
+        self.taken: set[str] = Taken()
         self.dims = dims
         self.helpers: set[str] = set()
         self.statements: list[ast.stmt] = []
+        self.temporaries: set[str] = set()        # names made only to bound the nesting
+        self._codes: dict[E.Expr, ast.expr] = {}   # each node's code, built once
+        self._depths: dict[int, tuple[int, ast.AST]] = {}
         for name, v in variables.items():
             self.ids[v] = identifier(name, self.taken)
 
     # — expressions —
     def code(self, e: E.Expr) -> ast.expr:
+        """The code of ``e``: its name when bound, else built from its children's code, which is
+        built first, children before parents, with an explicit stack (no recursion on depth)."""
         if e in self.ids:
             return _name(self.ids[e])
-        rule = CODE.get(type(e))
-        if rule is None:
-            raise AssertionError(f"no NumPy code for {type(e).__name__}")
-        return rule(self, e)
+        done = self._codes.get(e)
+        if done is not None:
+            return done
+        stack = [e]
+        while stack:
+            node = stack[-1]
+            if node in self.ids or node in self._codes:
+                stack.pop()
+                continue
+            pending = [c for c in node.children
+                       if c not in self.ids and c not in self._codes and type(c) in CODE]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            rule = CODE.get(type(node))
+            if rule is None:
+                raise AssertionError(f"no NumPy code for {type(node).__name__}")
+            tree = rule(self, node)
+            if self.depth(tree) > MAX_NESTING:
+                tree = self.temporary(tree)
+            self._codes[node] = tree
+        return self._codes[e]
+
+    def depth(self, tree: ast.AST) -> int:
+        """How deep ``tree`` nests, counting known subtrees once (iterative)."""
+        known = self._depths.get(id(tree))
+        if known is not None and known[1] is tree:
+            return known[0]
+        stack: list[tuple[ast.AST, bool]] = [(tree, False)]
+        while stack:
+            node, finished = stack.pop()
+            if finished:
+                depth = 1 + max((self._depths[id(c)][0] for c in ast.iter_child_nodes(node)), default=0)
+                self._depths[id(node)] = (depth, node)
+                continue
+            known = self._depths.get(id(node))
+            if known is not None and known[1] is node:
+                continue
+            stack.append((node, True))
+            stack.extend((c, False) for c in ast.iter_child_nodes(node))
+        return self._depths[id(tree)][0]
+
+    def temporary(self, tree: ast.expr) -> ast.Name:
+        """``tree`` computed into a temporary (removed again if nothing reads it)."""
+        target = identifier("t", self.taken)
+        self.temporaries.add(target)
+        self.statements.append(ast.Assign(targets=[ast.Name(id=target, ctx=ast.Store())],
+                                          value=tree, lineno=0))
+        return _name(target)
+
+    def binop(self, left: ast.expr, op: ast.operator, right: ast.expr) -> ast.BinOp:
+        """``left op right``, with an operand that nests too deep computed into a temporary first
+        (a sum of 10⁴ terms is a chain of 10⁴ BinOps)."""
+        if self.depth(left) >= MAX_NESTING:
+            left = self.temporary(left)
+        if self.depth(right) >= MAX_NESTING:
+            right = self.temporary(right)
+        return ast.BinOp(left=left, op=op, right=right)
 
     def dim(self, d) -> ast.expr:
         if isinstance(d, int):
@@ -157,7 +239,7 @@ def _add(em: _Emitter, e: E.Add) -> ast.expr:
         if result is None:
             result = ast.UnaryOp(op=ast.USub(), operand=code) if negative else code
         else:
-            result = _binop(result, ast.Sub() if negative else ast.Add(), code)
+            result = em.binop(result, ast.Sub() if negative else ast.Add(), code)
     return result
 
 
@@ -168,28 +250,54 @@ def _product(em: _Emitter, e: E.Product) -> ast.expr:
     for s in reversed(scalars):
         if isinstance(s, E.Power) and isinstance(s.children[1], E.Const) and s.children[1].value == -1 \
                 and result is not None:
-            result = _binop(result, ast.Div(), em.code(s.children[0]))
+            result = em.binop(result, ast.Div(), em.code(s.children[0]))
             continue
         code = _const(float(s.value)) if isinstance(s, E.Const) and s.value.is_number else em.code(s)
-        result = code if result is None else _binop(code, ast.Mult(), result)
+        result = code if result is None else em.binop(code, ast.Mult(), result)
     return result
 
 
 def _chain(em: _Emitter, chain: list[E.Expr]) -> ast.expr:
     """Matrix chain. Diag(a) next to a neighbour is broadcasting, and so is an outer product
-    (inner dimension 1): neither builds through matrix multiplication what ``*`` gives directly."""
-    if len(chain) >= 2 and isinstance(chain[0], E.DiagMat):              # Diag(a) B = a ∘ B
-        return _binop(_column(em, chain[0].children[0]), ast.Mult(), _chain(em, chain[1:]))
-    if len(chain) >= 2 and isinstance(chain[-1], E.DiagMat):             # B Diag(a) = B ∘ aᵀ
-        return _binop(_chain(em, chain[:-1]), ast.Mult(), _row(em, chain[-1].children[0]))
-    for i in range(1, len(chain)):
-        if chain[i - 1].shape[1] == 1 and chain[i].shape[0] == 1:       # a bᵀ = a ∘ bᵀ by broadcasting
-            outer = _binop(_chain(em, chain[:i]), ast.Mult(), _chain(em, chain[i:]))
-            return outer
-    for i in range(1, len(chain) - 1):
-        if isinstance(chain[i], E.DiagMat):
-            return _matmul([_chain(em, chain[:i + 1]), _chain(em, chain[i + 1:])])
-    return _matmul([em.code(f) for f in chain])
+    (inner dimension 1): neither builds through matrix multiplication what ``*`` gives directly.
+
+    The recursion over sub-chains runs on an explicit stack: ``("chain", lo, hi)`` pushes the code
+    of chain[lo:hi]; the other frames combine the codes on top of ``values``."""
+    values: list[ast.expr] = []
+    work: list[tuple] = [("chain", 0, len(chain))]
+    while work:
+        frame = work.pop()
+        kind = frame[0]
+        if kind == "diag left":                                          # Diag(a) B = a ∘ B
+            values.append(em.binop(frame[1], ast.Mult(), values.pop()))
+            continue
+        if kind == "diag right":                                         # B Diag(a) = B ∘ aᵀ
+            values.append(em.binop(values.pop(), ast.Mult(), _row(em, frame[1])))
+            continue
+        if kind in ("outer", "split"):
+            right, left = values.pop(), values.pop()
+            values.append(em.binop(left, ast.Mult(), right) if kind == "outer" else _matmul([left, right]))
+            continue
+        _, lo, hi = frame
+        if hi - lo >= 2 and isinstance(chain[lo], E.DiagMat):
+            work.append(("diag left", _column(em, chain[lo].children[0])))
+            work.append(("chain", lo + 1, hi))
+            continue
+        if hi - lo >= 2 and isinstance(chain[hi - 1], E.DiagMat):
+            work.append(("diag right", chain[hi - 1].children[0]))
+            work.append(("chain", lo, hi - 1))
+            continue
+        outer = next((i for i in range(lo + 1, hi)                      # a bᵀ = a ∘ bᵀ by broadcasting
+                      if chain[i - 1].shape[1] == 1 and chain[i].shape[0] == 1), None)
+        if outer is not None:
+            work.extend([("outer",), ("chain", outer, hi), ("chain", lo, outer)])
+            continue
+        middle = next((i for i in range(lo + 1, hi - 1) if isinstance(chain[i], E.DiagMat)), None)
+        if middle is not None:
+            work.extend([("split",), ("chain", middle + 1, hi), ("chain", lo, middle + 1)])
+            continue
+        values.append(_matmul([em.code(f) for f in chain[lo:hi]]))
+    return values[0]
 
 
 def _matmul(groups: list[ast.expr]) -> ast.expr:
@@ -213,10 +321,10 @@ def _hadamard(em: _Emitter, e: E.Hadamard) -> ast.expr:
     for f in e.children:
         if isinstance(f, E.Power) and isinstance(f.children[1], E.Const) and f.children[1].value == -1 \
                 and result is not None:
-            result = _binop(result, ast.Div(), em.code(f.children[0]))
+            result = em.binop(result, ast.Div(), em.code(f.children[0]))
             continue
         code = _scalar_operand(em, f, e.children)
-        result = code if result is None else _binop(result, ast.Mult(), code)
+        result = code if result is None else em.binop(result, ast.Mult(), code)
     return result
 
 
@@ -348,7 +456,7 @@ CODE: dict[type, Callable[[_Emitter, E.Expr], ast.expr]] = {
 
 def _shared(outputs: list[E.Expr]) -> list[E.Expr]:
     """Definitions used, and other non-trivial nodes used twice or more, in dependency order."""
-    order = list(dict.fromkeys(node for root in outputs for node in E.walk(root)))
+    order = E.walk_all(outputs)
     uses: Counter = Counter(child for node in order if not isinstance(node, E.Ref)
                             for child in node.children)
     uses.update(outputs)   # a result that is also part of another result is computed once
@@ -400,18 +508,19 @@ def generate(variables: dict[str, E.Var], outputs: list[Output], function_name: 
     for node in _shared([o.expr for o in outputs]):
         if node not in emitter.ids:
             emitter.bind(node, node.name if isinstance(node, E.Ref) else names.get(node, "t"))
-    body.extend(emitter.statements)
     results = []
     for out in outputs:
         value = emitter.code(out.expr)
         if any(a in ("rows", "cols") for a in out.layout) and out.layout != ("rows", "cols"):
-            body.append(ast.Assign(targets=[ast.Name(id="_r", ctx=ast.Store())], value=value, lineno=0))
+            emitter.statements.append(ast.Assign(targets=[ast.Name(id="_r", ctx=ast.Store())],
+                                                 value=value, lineno=0))
             value = _name("_r")
         results.append(_reshape(value, out.layout))
         if len(outputs) > 1:
-            body.append(ast.Assign(targets=[ast.Name(id=f"_out{len(results)}", ctx=ast.Store())],
-                                   value=results[-1], lineno=0))
+            emitter.statements.append(ast.Assign(targets=[ast.Name(id=f"_out{len(results)}", ctx=ast.Store())],
+                                                 value=results[-1], lineno=0))
             results[-1] = _name(f"_out{len(results)}")
+    body.extend(_without_dead_temporaries(emitter.statements, emitter.temporaries))
     if as_dict:
         returned = ast.Dict(keys=[ast.Constant(o.key) for o in outputs], values=results)
     else:
@@ -423,6 +532,22 @@ def generate(variables: dict[str, E.Var], outputs: list[Output], function_name: 
     function = ast.FunctionDef(name=function_name, args=args, body=body, decorator_list=[],
                                returns=None, type_params=[], lineno=0)
     return function, emitter.helpers, params
+
+
+def _without_dead_temporaries(statements: list[ast.stmt], temporaries: set[str]) -> list[ast.stmt]:
+    """Drop the nesting temporaries nothing reads (code built for a node a rule then did not use):
+    one backward pass, since a statement only reads names assigned before it."""
+    read: set[str] = set()
+    kept: list[ast.stmt] = []
+    for statement in reversed(statements):
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and \
+                isinstance(statement.targets[0], ast.Name) and statement.targets[0].id in temporaries \
+                and statement.targets[0].id not in read:
+            continue
+        kept.append(statement)
+        read.update(n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
+    kept.reverse()
+    return kept
 
 
 def module(functions: list[ast.FunctionDef], helpers: set[str], docstring: str) -> str:
