@@ -88,7 +88,7 @@ def named_by_definition(tangent: E.Expr, definition: E.Ref) -> E.Expr:
     body = definition.children[0]
     if isinstance(body, _CONSTANT_LEAVES + (E.Ref,)):
         return tangent
-    return E.substitute(tangent, {body: definition})
+    return E.substitute(tangent, {body: definition}, into_refs=False)
 
 
 def differential(e: E.Expr, seeds: dict[E.Expr, E.Expr], through_refs: bool = True) -> E.Expr:
