@@ -30,7 +30,7 @@ _EXAMPLES = """examples:
 # that exists (`examples/model`) is meant as a file name — the language has no `.` outside numbers —
 # so when no such file exists that is what we say. `a/b` stays program text.
 _PATH_CHARACTERS = re.compile(r"[\w.~/\\:+-]+")
-_EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,7}$")
+_EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]{1,7}$")   # .mc, .txt; not A.T (NumPy's transpose)
 _PATH_START = ("/", "./", "../", "~/", ".\\", "..\\")
 
 
@@ -89,7 +89,7 @@ def _decode(data: bytes, name: str) -> str:
 
 
 def _read_file(argument: str) -> str:
-    path = Path(argument)
+    path = Path(argument).expanduser()
     if path.is_dir():
         raise _UserError(f"{argument} is a directory; name a program file, or - for standard input")
     try:

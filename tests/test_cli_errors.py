@@ -41,6 +41,8 @@ def test_text_with_a_slash_is_still_a_program_when_no_such_file_exists(capsys, t
     assert code == 0 and out.startswith("∂f/∂a = ")
     code, out, err = run(capsys, "derive", "a/b", "--wrt", "x")       # an error then says both readings
     assert code == 2 and err.endswith("note: read as program text, since there is no file named a/b\n")
+    code, out, err = run(capsys, "derive", "A.T", "--wrt", "A")       # NumPy's transpose: a caret, not a file
+    assert code == 2 and err.startswith("1:2: error: unexpected character '.'")
 
 
 def test_a_directory_is_an_error(capsys, tmp_path):
