@@ -178,11 +178,19 @@ def derive(program: ResolvedProgram, wrt: list[str], of: str | None = None, orde
     that concerns no narrower part of the source points at the differentiated definition."""
     output = _output(program, of)
     try:
-        return _derive(program, output, wrt, order, record_steps)
+        derivative = _derive(program, output, wrt, order, record_steps)
     except MatcalcError as err:
         if err.span is None:
             err.span = program.spans.get(output.name)
         raise err.with_source(program.source) from None
+    aliases: dict[E.Expr, E.Expr] = {}
+    for ref in program.definitions.values():   # in order, so u = x; v = u maps v to x
+        if isinstance(ref.children[0], (E.Var, E.Ref)):
+            aliases[ref] = aliases.get(ref.children[0], ref.children[0])
+    if aliases:   # h = x: the result says x, not h
+        derivative.results = {name: simplify(E.substitute(e, aliases))
+                              for name, e in derivative.results.items()}
+    return derivative
 
 
 def _derive(program: ResolvedProgram, output: E.Ref, wrt: list[str], order: int,

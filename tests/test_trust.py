@@ -69,8 +69,9 @@ def test_an_aliased_scalar_in_forward_mode():
 
 
 def test_an_alias_chain_of_definitions():
-    # u = x, v = u, E = ‖v‖²: 2x
+    # u = x, v = u, E = ‖v‖²: 2x, and the result names the variable, not its aliases
     d = matcalc.derive("x in R^2; u = x; v = u; E = ‖v‖²", "x")
+    assert str(d).splitlines()[0] == "∂E/∂x = 2 x"
     x = rng.standard_normal(2)
     np.testing.assert_allclose(d.compile()(x=x), 2 * x)
 
