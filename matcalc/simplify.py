@@ -706,6 +706,22 @@ def factor_scalars(e: E.Expr) -> E.Expr:
     return e
 
 
+def diag_sums(e: E.Expr) -> E.Expr:
+    """a Diag(u) + b Diag(v) = Diag(a u + b v): one diagonal, never a sum of n×n matrices."""
+    if not isinstance(e, E.Add):
+        return e
+    diagonals, others = [], []
+    for term in e.children:
+        scalars, chain = _chain(term)
+        if len(chain) == 1 and isinstance(chain[0], E.DiagMat):
+            diagonals.append(E.mul(*scalars, _as_column(chain[0].children[0])))
+        else:
+            others.append(term)
+    if len(diagonals) < 2:
+        return e
+    return E.add(E.diag_mat(E.add(*diagonals)), *others)
+
+
 def diag_rules(e: E.Expr) -> E.Expr:
     """diag(Diag(a)) = a,  diag(c I) = c𝟏,  Diag(c𝟏) = c I."""
     if isinstance(e, E.DiagMat) and isinstance(e.children[0], E.Broadcast):
@@ -726,7 +742,7 @@ _COMMON = (
     merge_scalar_powers, scalar_subchain_out, inner_product_order, cancel_inverses,
     kron_mixed_product, kron_inverse, partial_trace_rules, diag_times_vector, inner_product_cancellation,
     trace_rotation, frobenius_scalars_out, merge_hadamard_powers, hadamard_scalars_out, power_rules, inverse_functions,
-    sum_rules, diag_rules, factor_scalars, absorb_negation, expand_if_smaller,
+    sum_rules, diag_sums, diag_rules, factor_scalars, absorb_negation, expand_if_smaller,
 )
 RULES = first_of(*_COMMON, frobenius_as_product)
 # Differentials keep their Frobenius products, written G : dX, as in a derivation by hand.

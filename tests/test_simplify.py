@@ -57,3 +57,11 @@ def test_kronecker_results_reach_cookbook_forms():
     assert str(d).splitlines()[0] == "∂f/∂X = m X⁻ᵀ"
     d = matcalc.derive("A in R^(m,n); B in R^(p,q); f = ‖A ⊗ B‖²", "A")
     assert str(d).splitlines()[0] == "∂f/∂A = 2 tr(B Bᵀ) A"
+
+
+def test_a_sum_of_diagonals_is_one_diagonal():
+    # Wᵀ (Diag(a) + Diag(b) − Diag(c)) W = Wᵀ Diag(a + b − c) W: one scaled product, no n×n sum
+    d = matcalc.derive("W in R^(5,3); x in R^3; y in R^5; E = ½‖σ(Wx)−y‖²", "x", order=2)
+    text = str(d).splitlines()[0]
+    assert text.count("Diag") == 1
+    assert "diagflat" not in d.to_numpy()
