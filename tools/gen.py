@@ -139,7 +139,7 @@ OUT_NAMES = ["E", "f", "L", "J", "loss", "F", "obj"]
 FUNCTIONS = {   # canonical → spellings
     "sigmoid": ["σ", "sigmoid", "logistic"], "tanh": ["tanh"], "exp": ["exp"], "log": ["log", "ln"],
     "sin": ["sin"], "cos": ["cos"], "sqrt": ["sqrt", "√"], "abs": ["abs", "||"],
-    "relu": ["relu", "ReLU"], "softplus": ["softplus"],
+    "relu": ["relu", "ReLU"], "softplus": ["softplus"], "sign": ["sign"], "step": ["step"],
 }
 SAFE_FUNCTIONS = ["sigmoid", "tanh", "exp", "sin", "cos", "abs", "relu", "softplus"]
 POSITIVE_FUNCTIONS = ["log", "sqrt"]
@@ -253,6 +253,20 @@ class Generator:
                 wrt = pick(lambda v: True)
             else:
                 wrt = pick(lambda v: kind(v.shape) == "scalar", many=True)
+                if wrt is None and of is None:      # make it depend on a scalar: c body
+                    v = self.new_var(SCALAR)
+                    name, body = self.defs[-1]
+                    leaf = G("var", [], SCALAR, data=v.name)
+                    form = r.random()
+                    if form < 0.5:
+                        body = G("mul", [leaf, body], out_shape, {"op": "juxt"})
+                    elif form < 0.75:
+                        body = G("add", [body, leaf], out_shape, {"op": "+"})
+                    else:
+                        body = G("had", [G("fn", [leaf], SCALAR, {"spelling": "σ"}, "sigmoid"), body],
+                                 out_shape, {"op": "∘"})
+                    self.defs[-1] = (name, body)
+                    wrt = v.name
         if wrt is None:
             if out_shape == SCALAR:
                 wrt = pick(lambda v: True, many=True)
@@ -262,7 +276,9 @@ class Generator:
             wrt = r.choice(["nonexistent", target])
         return Program(dict(self.dims), dict(self.vars), list(self.defs), out, wrt, order, of, bare,
                        self.trap_used, {"unicode": self.unicode,
-                                        "sep": r.choice(["\n", "\n", "; ", ";", "\r\n", " ;\n", "\n\n"]),
+                                        "sep": r.choice(["\n", "\n", "; ", ";", "\r\n", " ;\n", "\n\n"]
+                                                        if r.random() < 0.95 else
+                                                        ["\r", "\u2028", "\u2029", "\x85", "\f\n", "\n\v"]),
                                         "decl_sep": r.choice(["\n", "; ", "\n"]),
                                         "tabs": r.random() < 0.1, "comments": r.random() < 0.1,
                                         "trailing": r.choice(["", "", "\n", ";", " \n\n"]),
@@ -323,7 +339,8 @@ class Generator:
         if any(len(d) > 1 for d in shape):
             domain = "real"
         declared = True
-        if self.undeclared_ok and domain == "real" and all(len(d) <= 1 for d in shape) and r.random() < 0.5:
+        if self.undeclared_ok and domain == "real" and all(len(d) <= 1 for d in shape) and k != "row" \
+                and r.random() < 0.5:
             declared = False
         info = VarInfo(name, shape, domain, declared)
         info.text = name.replace("1", "₁") if name.endswith("1") and r.random() < 0.2 else name
@@ -352,7 +369,7 @@ class Generator:
         else:
             dom = None
             if positive:
-                dom = "positive" if k != "square" or r.random() < 0.5 else "spd"
+                dom = "positive"
                 if k in ("column", "row") and r.random() < 0.3:
                     dom = "simplex"
             v = self.new_var(shape, dom)
@@ -362,7 +379,8 @@ class Generator:
         r = self.r
         choices = [(2.0, "2"), (3.0, "3"), (0.5, "0.5"), (0.5, ".5"), (0.5, "½"), (1 / 3, "⅓"),
                    (0.25, "¼"), (0.75, "¾"), (1.5, "1.5"), (0.1, "1e-1"), (10.0, "10"), (1.0, "1"),
-                   (2.5, "2.50"), (4.0, "4.")]
+                   (2.5, "2.50"), (4.0, "4."), (2 / 3, "⅔"), (0.2, "⅕"), (1 / 6, "⅙"), (0.125, "⅛"),
+                   (0.01, "1E-2"), (3.0, "3.0")]
         value, text = r.choice(choices)
         g = G("num", [], SCALAR, data=(value, text))
         if not positive and r.random() < 0.1:
@@ -444,7 +462,7 @@ class Generator:
         return G("div", [self.sub(shape, d), self.positive(SCALAR, d)], shape, {"op": "/"})
 
     def p_fn(self, shape, d):
-        fn = self.r.choice(SAFE_FUNCTIONS)
+        fn = self.r.choice(SAFE_FUNCTIONS) if self.r.random() < 0.97 else self.r.choice(["sign", "step"])
         spelling = self.r.choice(FUNCTIONS[fn])
         return G("fn", [self.sub(shape, d)], shape, {"spelling": spelling}, fn)
 
@@ -855,14 +873,16 @@ def declaration(v: VarInfo, dims: dict, unicode: bool, r: random.Random) -> str:
         n = _dim_text(rows, dims)
         if v.domain == "symmetric":
             return r.choice(["Sym(%s)" % n, "𝕊^%s" % n, "𝕊^{%s}" % n] if unicode else ["Sym(%s)" % n, "S(%s)" % n])
-        return r.choice(["SPD(%s)" % n, "𝕊₊₊^%s" % n] if unicode else ["SPD(%s)" % n, "PD(%s)" % n])
-    base = {"real": "ℝ" if unicode else "R", "positive": "ℝ₊" if unicode else "Pos",
-            "simplex": "Δ" if unicode else "Simplex", "onehot": "OneHot"}[v.domain]
+        return r.choice(["SPD(%s)" % n, "𝕊₊₊^%s" % n, "S₊₊(%s)" % n] if unicode else ["SPD(%s)" % n, "PD(%s)" % n])
+    base = {"real": "ℝ" if unicode else r.choice(["R", "R", "R", "Real"]),
+            "positive": "ℝ₊" if unicode else r.choice(["Pos", "Rpos"]),
+            "simplex": "Δ" if unicode else r.choice(["Simplex", "Prob"]), "onehot": "OneHot"}[v.domain]
     if k == "scalar":
         return base
     call = v.domain in ("positive", "simplex", "onehot") and (not unicode or v.domain == "onehot" or r.random() < 0.5)
     if call:
-        base = {"positive": "Pos", "simplex": "Simplex", "onehot": "OneHot"}[v.domain]
+        base = {"positive": r.choice(["Pos", "Pos", "Rpos"]), "simplex": r.choice(["Simplex", "Prob"]),
+                "onehot": "OneHot"}[v.domain]
     if k == "column":
         n = _dim_text(rows, dims)
         if call:
@@ -953,11 +973,15 @@ class Renderer:
             if b_text.startswith("(") and _ends_with_name(a_text):
                 # NAME ( … ) is a call; a product of a known name, but say it plainly
                 return a_text + " * " + b_text, PROD
-            glue = g.style.get("op") == "glue" and _gluable(g.kids[0], a_text) and _gluable(g.kids[1], b_text)
+            glue = g.style.get("op") == "glue" and _gluable(g.kids[1], b_text) and (
+                _gluable(g.kids[0], a_text) or a_text.endswith(("ᵀ", "'")) or
+                (g.kids[0].op == "num" and a_text[-1:].isdigit() and not b_text.startswith(("e", "E"))))
             sep = "" if glue else r.choice([" ", " ", "  "])
             return a_text + sep + b_text, JUXT
         if op == "T":
             spelling = g.style.get("op", "ᵀ")
+            if spelling == "'" and g.kids[0].op == "T" and g.kids[0].style.get("op") == "^T":
+                spelling = "ᵀ"
             base = self.wrap(g.kids[0], POSTFIX, bars, avoid_sqrt=True)
             return base + spelling, (POW if spelling == "^T" else POSTFIX)
         if op == "inv":
