@@ -25,13 +25,20 @@ SCALAR: Shape = (1, 1)
 _interned: "weakref.WeakValueDictionary[tuple, Expr]" = weakref.WeakValueDictionary()
 
 
+def _is_one(d: Dim) -> bool:
+    return d == 1 if type(d) is int else bool(d == 1)
+
+
 class Expr:
     """Base node: ``children`` are sub-expressions, ``params`` hashable data, ``shape`` the result."""
 
-    __slots__ = ("children", "params", "shape", "__weakref__")
+    __slots__ = ("children", "params", "shape", "is_scalar", "is_column", "is_row", "__weakref__")
     children: tuple["Expr", ...]
     params: tuple
     shape: Shape
+    is_scalar: bool    # 1×1; the three flags are worked out once, at construction, because
+    is_column: bool    # comparing a sympy dimension with 1 costs microseconds and they are
+    is_row: bool       # asked millions of times
 
     def __new__(cls, children: tuple["Expr", ...], params: tuple, shape: Shape):
         key = (cls, children, params, shape)
@@ -41,6 +48,10 @@ class Expr:
             object.__setattr__(node, "children", children)
             object.__setattr__(node, "params", params)
             object.__setattr__(node, "shape", shape)
+            rows_one, cols_one = _is_one(shape[0]), _is_one(shape[1])
+            object.__setattr__(node, "is_scalar", rows_one and cols_one)
+            object.__setattr__(node, "is_column", cols_one and not rows_one)
+            object.__setattr__(node, "is_row", rows_one and not cols_one)
             _interned[key] = node
         return node
 
@@ -49,18 +60,6 @@ class Expr:
 
     def __reduce__(self):
         raise TypeError("expressions are interned; rebuild them rather than pickling")
-
-    @property
-    def is_scalar(self) -> bool:
-        return self.shape == SCALAR
-
-    @property
-    def is_column(self) -> bool:
-        return self.shape[1] == 1 and self.shape[0] != 1
-
-    @property
-    def is_row(self) -> bool:
-        return self.shape[0] == 1 and self.shape[1] != 1
 
     @property
     def is_vector(self) -> bool:
@@ -293,7 +292,7 @@ def add(*terms: Expr) -> Expr:
 
 def chain_shape(factors: Iterable[Expr]) -> Shape:
     """The shape of a product: scalars scale, the rest must chain."""
-    chain = [f.shape for f in factors if f.shape != SCALAR]
+    chain = [f.shape for f in factors if not f.is_scalar]
     if not chain:
         return SCALAR
     for left, right in zip(chain, chain[1:]):
