@@ -132,9 +132,15 @@ def second_difference(f: Callable, inputs: dict, name: str, step: float = 1e-4) 
     return H
 
 
-def relative_error(analytic, numeric: np.ndarray) -> float:
+def relative_error(analytic, numeric: np.ndarray, floor: float) -> float:
+    """Largest entry error relative to the larger of the two results — so a derivative that is
+    small and wrong fails — but never relative to less than ``floor``, the size below which
+    finite differences of the value cannot see anything."""
     a = np.asarray(analytic, dtype=float).reshape(numeric.shape)
-    return float(np.max(np.abs(a - numeric)) / max(1.0, float(np.max(np.abs(numeric))))) if a.size else 0.0
+    if not a.size:
+        return 0.0
+    scale = max(floor, float(np.max(np.abs(numeric))), float(np.max(np.abs(a))))
+    return float(np.max(np.abs(a - numeric)) / scale)
 
 
 def verify(variables: dict[str, E.Var], roots: list[E.Expr], value: Callable, derivative: Callable,
@@ -145,6 +151,7 @@ def verify(variables: dict[str, E.Var], roots: list[E.Expr], value: Callable, de
     if tolerance is None:   # second differences lose about two more digits to rounding
         tolerance = 1e-5 if order == 1 else 1e-4
     numeric = finite_difference if order == 1 else second_difference
+    noise = 1e-4 if order == 1 else 1e-2   # of the function's size, below which differences are rounding
     sizes = dimension_sizes(variables)
     domains = _usage_domains(roots)
     size_names = {str(s): n for s, n in sizes.items()}
@@ -158,18 +165,20 @@ def verify(variables: dict[str, E.Var], roots: list[E.Expr], value: Callable, de
             inputs[name] = sample(v, shape, domain, rng, positive=attempt > 0)
         try:
             with np.errstate(all="ignore"):
-                if not np.all(np.isfinite(_value(value, inputs))):
+                f = _value(value, inputs)
+                if not np.all(np.isfinite(f)):
                     continue
                 result = derivative(**inputs)
                 results = result if isinstance(result, dict) else {wrt[0]: result}
-                errors = {name: relative_error(results[name], numeric(value, inputs, name))
+                floor = noise * max(1.0, float(np.max(np.abs(f)))) if f.size else noise
+                errors = {name: relative_error(results[name], numeric(value, inputs, name), floor)
                           for name in wrt}
         except np.linalg.LinAlgError:   # singular at this point: try another
             errors = {}
             continue
         if all(np.isfinite(e) for e in errors.values()):
             break
-    if not errors:
+    if not errors or not all(np.isfinite(e) for e in errors.values()):
         return CheckReport(False, float("inf"), {}, size_names,
                            note="the function could not be evaluated at finite values on random inputs")
     worst = max(errors.values())

@@ -224,3 +224,17 @@ def test_errors_of_the_derivative_stage_point_into_the_source(source, wrt, order
     with pytest.raises(matcalc.MatcalcError) as info:
         matcalc.derive(source, wrt, order=order)
     assert info.value.line == 1 and "^" in str(info.value)
+
+
+def test_check_catches_a_wrong_derivative_that_is_small():
+    # f = 10⁻⁶ xᵀx has gradient 2·10⁻⁶ x; claiming 0 is wrong, however small the difference
+    x = E.var("x", (3, 1))
+    value = lambda x: 1e-6 * float(x @ x)   # noqa: E731
+    assert verify({"x": x}, [x], value, lambda x: 2e-6 * x, ["x"]).passed
+    assert not verify({"x": x}, [x], value, lambda x: 0 * x, ["x"]).passed
+
+
+def test_check_of_a_function_undefined_at_every_sample_says_so():
+    d = matcalc.derive("x in R^3; f = logdet(x x' + x x')", "x")
+    report = d.check()
+    assert not report.passed and "could not be evaluated" in str(report)
