@@ -6,8 +6,10 @@ print as (user definitions and shared subexpressions, see naming.py).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from collections.abc import Callable
+from typing import Union
 
 import sympy
 
@@ -44,26 +46,170 @@ class Notation:
     partial_trace: Callable[[int, str], str]
 
 
+# ── text that grows linearly ──────────────────────────────────────────────────────────────────
+# A node's text is a str when short, else a rope: parts (strs and ropes) joined only once, at the
+# end, so writing out a deep expression costs time and memory linear in its length.
+
+_FLAT = 256                                  # texts up to this length are plain strings
+_HOLE = re.compile("\ue000(\\d+)\ue001")     # a rope's place inside a Notation template
+
+
+class _Rope:
+    __slots__ = ("parts", "length")
+
+    def __init__(self, parts: tuple, length: int) -> None:
+        self.parts = parts
+        self.length = length
+
+
+Text = Union[str, _Rope]
+
+
+def _len(t: Text) -> int:
+    return len(t) if isinstance(t, str) else t.length
+
+
+def _cat(*parts: Text) -> Text:
+    length = sum(map(_len, parts))
+    if length <= _FLAT:   # then every part is a str
+        return "".join(parts)   # type: ignore[arg-type]
+    return _Rope(parts, length)
+
+
+def _join(separator: str, items: list[Text]) -> Text:
+    parts: list[Text] = []
+    for i, item in enumerate(items):
+        if i:
+            parts.append(separator)
+        parts.append(item)
+    return _cat(*parts)
+
+
+def flatten(t: Text) -> str:
+    """A text as one string (iterative)."""
+    if isinstance(t, str):
+        return t
+    out: list[str] = []
+    stack: list[Text] = [t]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+        else:
+            stack.extend(reversed(item.parts))
+    return "".join(out)
+
+
+def _apply(template: Callable[..., str], *args: Text) -> Text:
+    r"""A Notation template (``x + "ᵀ"``, ``\left(x\right)`` …) applied to texts: a long argument
+    enters as a hole framed by its outer literal parts (so ``_unwrap`` still sees \left( … \right))
+    and is put back as a rope, never copied."""
+    holes: list[Text] = []
+    plain: list[str] = []
+    for a in args:
+        if isinstance(a, str):
+            plain.append(a)
+            continue
+        parts = a.parts
+        i, j = 0, len(parts)
+        while i < j and isinstance(parts[i], str):
+            i += 1
+        while j > i and isinstance(parts[j - 1], str):
+            j -= 1
+        if i == j:
+            plain.append("".join(parts))   # type: ignore[arg-type]
+            continue
+        middle = parts[i] if j == i + 1 else _Rope(parts[i:j], sum(map(_len, parts[i:j])))
+        plain.append("".join(parts[:i]) + f"\ue000{len(holes)}\ue001" + "".join(parts[j:]))  # type: ignore[arg-type]
+        holes.append(middle)
+    text = template(*plain)
+    if not holes:
+        return text
+    pieces = _HOLE.split(text)
+    return _cat(*(piece if k % 2 == 0 else holes[int(piece)] for k, piece in enumerate(pieces)))
+
+
+# ── the printer ───────────────────────────────────────────────────────────────────────────────
+
 class Printer:
+    """Each ``_print_<Class>`` returns (text, precedence), or is a generator that yields the nodes
+    it needs printed, receives their (text, precedence), and returns its own: a driver with an
+    explicit stack runs them, so printing never recurses on depth, and each node is printed once
+    per printer (results are kept, so printing many lines that share subexpressions is linear)."""
+
     def __init__(self, notation: Notation, names: dict[E.Expr, str] | None = None) -> None:
         self.n = notation
         self.names = names or {}
+        self._done: dict[E.Expr, tuple[Text, int]] = {}
 
     def __call__(self, e: E.Expr) -> str:
-        return self.visit(e)[0]
+        return flatten(self._visit(e)[0])
 
     def definition(self, e: E.Expr) -> str:
         """``e`` written out even when it has a name (the right-hand side of ``name = …``)."""
-        return getattr(self, "_print_" + type(e).__name__)(e)[0]
+        return flatten(self._run(e, self._method(e))[0])
 
     def visit(self, e: E.Expr) -> tuple[str, int]:
-        if e in self.names:
-            return self.n.name(self.names[e]), P.ATOM
-        return getattr(self, "_print_" + type(e).__name__)(e)
+        text, prec = self._visit(e)
+        return flatten(text), prec
 
     def paren(self, e: E.Expr, level: int, strict: bool = False) -> str:
         text, prec = self.visit(e)
         return self.n.paren(text) if prec < level or (strict and prec == level) else text
+
+    # — the driver —
+    def _method(self, e: E.Expr):
+        return getattr(self, "_print_" + type(e).__name__)(e)
+
+    def _visit(self, e: E.Expr) -> tuple[Text, int]:
+        done = self._done.get(e)
+        if done is not None:
+            return done
+        if e in self.names:
+            done = self._done[e] = (self.n.name(self.names[e]), P.ATOM)
+            return done
+        return self._run(e, self._method(e), remember=True)
+
+    def _run(self, root: E.Expr, first, remember: bool = False) -> tuple[Text, int]:
+        """Run ``first`` (the result or generator of root's method) and every method it needs."""
+        if isinstance(first, tuple):
+            if remember:
+                self._done[root] = first
+            return first
+        stack: list[tuple[E.Expr, object, bool]] = [(root, first, remember)]
+        reply = None
+        while stack:
+            node, work, keep = stack[-1]
+            try:
+                wanted = work.send(reply)   # type: ignore[attr-defined]
+            except StopIteration as stop:
+                stack.pop()
+                reply = stop.value
+                if keep:
+                    self._done[node] = reply
+                continue
+            reply = self._done.get(wanted)
+            if reply is not None:
+                continue
+            if wanted in self.names:
+                reply = self._done[wanted] = (self.n.name(self.names[wanted]), P.ATOM)
+                continue
+            method = self._method(wanted)
+            if isinstance(method, tuple):
+                reply = self._done[wanted] = method
+                continue
+            stack.append((wanted, method, True))
+        return reply   # type: ignore[return-value]
+
+    def _paren(self, e: E.Expr, level: int, strict: bool = False):
+        """(generator) e's text, bracketed when its precedence is below ``level``."""
+        text, prec = yield e
+        return _apply(self.n.paren, text) if prec < level or (strict and prec == level) else text
+
+    def _text(self, e: E.Expr):
+        """(generator) e's text."""
+        text, _ = yield e
+        return text
 
     # leaves
     def _print_Var(self, e): return self.n.name(e.name), P.ATOM
@@ -79,14 +225,14 @@ class Printer:
         return text, P.OPERATOR if "/" in text else P.ATOM
 
     def _print_Differential(self, e):
-        return self.n.differential(self.paren(e.children[0], P.ATOM)), P.ATOM
+        return _apply(self.n.differential, (yield from self._paren(e.children[0], P.ATOM))), P.ATOM
 
     def _print_Broadcast(self, e):
         """A standalone broadcast is c𝟏; inside + and ∘ it prints as the scalar c (see _operand)."""
         c = e.children[0]
         if c is E.ONE:
             return self.n.ones, P.ATOM
-        return self.paren(c, P.PRODUCT, strict=True) + self.n.juxtapose + self.n.ones, P.PRODUCT
+        return _cat((yield from self._paren(c, P.PRODUCT, strict=True)), self.n.juxtapose, self.n.ones), P.PRODUCT
 
     def _operand(self, e: E.Expr) -> E.Expr:
         return e.children[0] if isinstance(e, E.Broadcast) else e
@@ -96,82 +242,96 @@ class Printer:
         terms = [self._operand(t) for t in e.children]
         transposed = [_untransposed(t) for t in terms]
         if len(terms) > 1 and all(t is not None for t in transposed) and e not in self.names:
-            return self.n.transpose(self.paren(E.add(*transposed), P.ATOM)), P.POSTFIX
+            return _apply(self.n.transpose, (yield from self._paren(E.add(*transposed), P.ATOM))), P.POSTFIX
         positive = [t for t in terms if not _is_negative(t)]
         if positive and _is_negative(terms[0]):
             terms.remove(positive[0])
             terms.insert(0, positive[0])
-        parts = [self.paren(terms[0], P.ADD)]
+        parts = [(yield from self._paren(terms[0], P.ADD))]
         for t in terms[1:]:
             if _is_negative(t):
-                parts.append(self.n.sub + self.paren(E.neg(t), P.ADD, strict=True))
+                parts += [self.n.sub, (yield from self._paren(E.neg(t), P.ADD, strict=True))]
             else:
-                parts.append(self.n.add + self.paren(t, P.ADD, strict=True))
-        return "".join(parts), P.ADD
+                parts += [self.n.add, (yield from self._paren(t, P.ADD, strict=True))]
+        return _cat(*parts), P.ADD
 
     def _print_Product(self, e):
         factors = list(e.children)
         if isinstance(factors[0], E.Const) and factors[0].value.is_number and factors[0].value < 0:
             rest = E.mul(E.const(-factors[0].value), *factors[1:])
-            return self.n.neg + self.paren(rest, P.NEGATION), P.NEGATION
+            return _cat(self.n.neg, (yield from self._paren(rest, P.NEGATION))), P.NEGATION
         numerator = [f for f in factors if not (f.is_scalar and _positive_power(f) is not None)]
         denominator = [_positive_power(f) for f in factors if f.is_scalar and _positive_power(f) is not None]
         if denominator:
-            top = self.paren(E.mul(*numerator), P.OPERATOR) if numerator else "1"
-            bottom = self.paren(E.mul(*denominator), P.POSTFIX)   # x/(xᵀ x), never x/xᵀ x
-            return self.n.fraction(top, bottom), P.OPERATOR
-        parts = [self.paren(f, P.PRODUCT, strict=True) for f in factors]
-        return self.n.juxtapose.join(parts), P.PRODUCT
+            top = (yield from self._paren(E.mul(*numerator), P.OPERATOR)) if numerator else "1"
+            bottom = yield from self._paren(E.mul(*denominator), P.POSTFIX)   # x/(xᵀ x), never x/xᵀ x
+            return _apply(self.n.fraction, top, bottom), P.OPERATOR
+        parts = []
+        for f in factors:
+            parts.append((yield from self._paren(f, P.PRODUCT, strict=True)))
+        return _join(self.n.juxtapose, parts), P.PRODUCT
 
     def _print_Hadamard(self, e):
         factors = [self._operand(f) for f in e.children]
         plain = [f for f in factors if _positive_power(f) is None]
         divisors = [_positive_power(f) for f in factors if _positive_power(f) is not None]
-        text = self.n.hadamard.join(self.paren(f, P.OPERATOR, strict=True) for f in plain) if plain else "1"
+        parts = []
+        for f in plain:
+            parts.append((yield from self._paren(f, P.OPERATOR, strict=True)))
+        text = _join(self.n.hadamard, parts) if plain else "1"
         for d in divisors:
-            text += self.n.ediv + self.paren(d, P.OPERATOR, strict=True)
+            text = _cat(text, self.n.ediv, (yield from self._paren(d, P.OPERATOR, strict=True)))
         return text, P.OPERATOR
 
     def _print_Kron(self, e):
-        return self.n.kron.join(self.paren(c, P.OPERATOR, strict=True) for c in e.children), P.OPERATOR
+        parts = []
+        for c in e.children:
+            parts.append((yield from self._paren(c, P.OPERATOR, strict=True)))
+        return _join(self.n.kron, parts), P.OPERATOR
 
     def _print_Frobenius(self, e):
         a, b = e.children
         if a is b:
-            return self.n.norm_squared(self(a)), P.POSTFIX
+            return _apply(self.n.norm_squared, (yield from self._text(a))), P.POSTFIX
         if a is E.ONE:
-            return self.visit(b)
-        return self.paren(a, P.PRODUCT) + self.n.frobenius + self.paren(b, P.PRODUCT), P.FROBENIUS
+            return (yield b)
+        left = yield from self._paren(a, P.PRODUCT)
+        right = yield from self._paren(b, P.PRODUCT)
+        return _cat(left, self.n.frobenius, right), P.FROBENIUS
 
     # postfix
     def _print_Transpose(self, e):
         x = e.children[0]
         if isinstance(x, E.Inverse) and x not in self.names:
-            return self.n.inverse_transpose(self.paren(x.children[0], P.ATOM)), P.POSTFIX
-        return self.n.transpose(self.paren(x, P.ATOM)), P.POSTFIX
+            return _apply(self.n.inverse_transpose, (yield from self._paren(x.children[0], P.ATOM))), P.POSTFIX
+        return _apply(self.n.transpose, (yield from self._paren(x, P.ATOM))), P.POSTFIX
 
     def _print_Inverse(self, e):
-        return self.n.inverse(self.paren(e.children[0], P.ATOM)), P.POSTFIX
+        return _apply(self.n.inverse, (yield from self._paren(e.children[0], P.ATOM))), P.POSTFIX
 
     def _print_Power(self, e):
         base, exponent = e.children
         positive = _positive_power(e)
         if positive is not None:
             one = self.n.number(sympy.Integer(1))
+            denominator = yield from self._paren(positive, P.OPERATOR, strict=True)
             if e.is_scalar:
-                return self.n.fraction(one, self.paren(positive, P.OPERATOR, strict=True)), P.OPERATOR
-            return one + self.n.ediv + self.paren(positive, P.OPERATOR, strict=True), P.OPERATOR
-        exp_text = self(exponent)
+                return _apply(self.n.fraction, one, denominator), P.OPERATOR
+            return _cat(one, self.n.ediv, denominator), P.OPERATOR
+        exp_text = yield from self._text(exponent)
+        base_text = yield from self._paren(base, P.ATOM)
         if e.is_scalar:
-            return self.n.power(self.paren(base, P.ATOM), exp_text), P.POSTFIX
-        return self.n.elementwise_power(self.paren(base, P.ATOM), exp_text), P.POSTFIX
+            return _apply(self.n.power, base_text, exp_text), P.POSTFIX
+        return _apply(self.n.elementwise_power, base_text, exp_text), P.POSTFIX
 
     # functions
     def _print_Elementwise(self, e):
-        return self.n.elementwise(e.function, self(e.children[0])), P.ATOM
+        return _apply(lambda x: self.n.elementwise(e.function, x), (yield from self._text(e.children[0]))), P.ATOM
 
     def _named(name):
-        return lambda self, e: (self.n.function(name, self(e.children[0])), P.ATOM)
+        def method(self, e):
+            return _apply(lambda x: self.n.function(name, x), (yield from self._text(e.children[0]))), P.ATOM
+        return method
 
     _print_Det = _named("det")
     _print_LogDet = _named("logdet")
@@ -184,10 +344,11 @@ class Printer:
     del _named
 
     def _print_Norm(self, e):
-        return self.n.norm(self(e.children[0])), P.ATOM
+        return _apply(self.n.norm, (yield from self._text(e.children[0]))), P.ATOM
 
     def _print_PartialTrace(self, e):
-        return self.n.partial_trace(e.params[0], self(e.children[0])), P.ATOM
+        which = e.params[0]
+        return _apply(lambda x: self.n.partial_trace(which, x), (yield from self._text(e.children[0]))), P.ATOM
 
 
 def _is_negative(e: E.Expr) -> bool:
