@@ -33,6 +33,8 @@ FOUND = [
     ("ŷ in R^(4,1)\nf = det(Σ) ŷᵀ", "ŷ", 1, None),            # a row of a column, scaled by det
     ("w in R^(1,n)\nf = a w", "w", 1, None),                  # a row of a row, scaled
     ("w ∈ ℝ^(1, n)\nact = -w\nE = 1e-1 − theta", "w", 1, "act"),
+    ("f = relu(Y + kron(t, y))", "y", 1, None),               # Jacobian through a Kronecker column
+    ("v ∈ Pos(1,5)\nf = diag(inv(kron(μ, v)) κ)", "κ", 1, None),   # check() samples μ as 25 entries
     ("x in R^3; h = x; E = hᵀh", "x", 1, None),               # issue 6, item 1
     ("y in Simplex(3); L = −yᵀ log(softmax(y))", "y", 2, None),   # issue 6, item 2
     ("H in R^(4,4); f = sum(Hᵀ − H)", "H", 1, None),           # issue 6, item 4
@@ -66,6 +68,7 @@ def campaign():
         for i, (text, wrt, order, of) in enumerate(FOUND):
             legacy.append(Case(200_000 + i, text, wrt, order, of, None, "found", i))
         c.pool.run(legacy, c.on_result)
+        c.confirm_hangs()        # a hang that finishes in time when run again was a busy machine
     finally:
         c.close()
     return c

@@ -1240,7 +1240,7 @@ def malformed(seed: int, valid_text: str | None) -> str:
 def stress(seed: int) -> tuple[str, str]:
     """(program, wrt): deep nesting and long sums and products, sized to finish in well under 2 s."""
     r = random.Random(seed)
-    depth = r.choice([50, 200, 600, 1200])
+    depth = r.choice([50, 200, 600, 1200, 3000, 10000])
     c = r.choice(["sigma", "parens", "sum", "prod", "neg", "transpose", "defs", "tanh8", "power"])
     if c == "sigma":
         return "x in R^3; f = sum(" + "σ(" * depth + "x" + ")" * depth + ")", "x"

@@ -28,6 +28,12 @@ class IllConditioned(Exception):
     """The point is badly conditioned (a near-singular inverse): finite differences are unreliable."""
 
 
+class Undefined(IllConditioned):
+    """Some intermediate value is not finite (√ or a fractional power of a negative entry, log of
+    a non-positive one, overflow): the function is not defined here, even if the NaN is later
+    multiplied by zero or dropped by a trace."""
+
+
 # ── elementwise functions: our own NumPy spellings, written from the mathematics ────────────────
 
 def _sigmoid(x):
@@ -224,11 +230,13 @@ _EVAL = {
 }
 
 
-def evaluate(root: E.Expr, inputs: dict, sizes: dict, kinks: list | None = None) -> np.ndarray:
+def evaluate(root: E.Expr, inputs: dict, sizes: dict, kinks: list | None = None,
+             strict: bool = True) -> np.ndarray:
     """The value of the IR ``root`` (2-D float array) at ``inputs`` (name → array in any layout
     with the right number of entries), with symbolic dimensions bound by ``sizes``. When ``kinks``
     is a list, the smallest |argument| of each kinked function (abs, relu, sign, step) is appended:
-    finite differences are meaningless at a kink."""
+    finite differences are meaningless at a kink. ``strict``: raise ``Undefined`` when any
+    intermediate value is not finite."""
     values: dict[int, np.ndarray] = {}
     with np.errstate(all="ignore"):
         for node in E.walk(root):
@@ -255,6 +263,8 @@ def evaluate(root: E.Expr, inputs: dict, sizes: dict, kinks: list | None = None)
             else:
                 raise OracleError(f"the oracle has no rule for {t.__name__}")
             value = np.asarray(value, dtype=float)
+            if strict and not np.all(np.isfinite(value)):
+                raise Undefined(f"{t.__name__} is not finite")
             if value.ndim != 2:
                 value = value.reshape(1, 1) if value.size == 1 else value
             expected = concrete_shape(node.shape, sizes)
