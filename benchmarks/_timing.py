@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -121,6 +122,10 @@ class Result:
         return statistics.median(self.seconds)
 
     @property
+    def best(self) -> float:
+        return min(self.seconds)
+
+    @property
     def paired_ratio(self) -> float:
         return statistics.median(self.ratios) if self.ratios else float("nan")
 
@@ -134,35 +139,60 @@ class Result:
 
 def calls_per_sample(function: Callable[[], object], target_s: float = 2e-3, limit: int = 1000) -> int:
     """How many back-to-back calls make one timed sample of at least ``target_s`` (for tiny calls)."""
-    start = time.perf_counter()
-    function()
-    once = time.perf_counter() - start
+    once = float("inf")
+    for _ in range(3):   # the fastest of three: a preempted call would make the samples too short
+        start = time.perf_counter()
+        function()
+        once = min(once, time.perf_counter() - start)
     if once >= target_s:
         return 1
     return max(1, min(limit, int(target_s / max(once, 1e-7)) + 1))
 
 
+def round_order(names: list[str], r: int, how: str, rng: random.Random, bases: list) -> list[str]:
+    """The call order of round ``r``. ``rotate``: start one further each round (every position in
+    turn, but each implementation always follows the same one). ``shuffle``: every len(names)
+    rounds a fresh seeded permutation, rotated one further each round, so that positions stay
+    balanced and predecessors vary as well."""
+    shift = r % len(names)
+    if how == "rotate":
+        return names[shift:] + names[:shift]
+    if shift == 0:
+        bases.append(rng.sample(names, len(names)))
+    base = bases[-1]
+    return base[shift:] + base[:shift]
+
+
 def interleaved(functions: dict[str, Callable[[], object]], *, baseline: str, rounds: int,
-                warmup: int, number: int = 1) -> dict[str, Result]:
-    """Time ``functions`` round-robin: each round calls every one once (``number`` times in a row),
-    in an order that rotates from round to round, so slow drifts in machine load hit all alike.
-    Returns per implementation the per-call seconds of every round and the per-round ratio to
-    ``baseline``. The first ``warmup`` rounds are run but not recorded. The garbage collector is
-    off while timing.
+                warmup: int, number: int = 1, order: str = "shuffle", prime: bool = True,
+                clock: Callable[[], float] = time.perf_counter, seed: int = 0) -> dict[str, Result]:
+    """Time ``functions`` round-robin: each round times every one once (``number`` calls in a row),
+    in an order that changes from round to round (see :func:`round_order`), so drifts in machine
+    load hit all alike. With ``prime`` each timed sample is preceded by one untimed call of the
+    same function, so that it runs with its own data in cache, as in a loop that calls it again
+    and again, and not with whatever the previous implementation left behind (torch's autograd,
+    run just before, doubled the time of a 300 µs NumPy gradient). Returns per implementation
+    the per-call seconds of every round and the per-round ratio to ``baseline``. The first
+    ``warmup`` rounds are run but not recorded. The garbage collector is off while timing.
+    ``clock``: wall time (``time.perf_counter``) or the CPU time of the whole process
+    (``time.process_time``: all its threads, but not the time other processes hold the cores,
+    which on a loaded machine is most of the noise).
     """
     names = list(functions)
+    rng = random.Random(seed)
+    bases: list = []
     results = {name: Result(name) for name in names}
-    perf = time.perf_counter
+    perf = clock
     enabled = gc.isenabled()
     gc.collect()
     gc.disable()
     try:
         for r in range(warmup + rounds):
-            shift = r % len(names)
-            order = names[shift:] + names[:shift]
             times = {}
-            for name in order:
+            for name in round_order(names, r, order, rng, bases):
                 f = functions[name]
+                if prime:
+                    f()
                 start = perf()
                 for _ in range(number):
                     f()

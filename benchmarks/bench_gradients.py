@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
+import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -39,6 +41,15 @@ def parse_args(argv=None):
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even when installed")
     parser.add_argument("--show-code", action="store_true",
                         help="print the generated derivative() of every case where matcalc is > 5 %% slower")
+    parser.add_argument("--order", choices=("shuffle", "rotate"), default="shuffle",
+                        help="call order within a round: rotated each round, or a seeded permutation "
+                             "rotated each round (default; varies each one's predecessor too)")
+    parser.add_argument("--cold", action="store_true",
+                        help="no untimed call of the same implementation before each timed sample "
+                             "(then each runs with the caches the previous one left)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="wall time (default), or the process's CPU time, which leaves out the time "
+                             "other processes hold the cores (use it on a loaded machine)")
     parser.add_argument("--sample-ms", type=float, default=2.0,
                         help="repeat tiny calls back to back until one timed sample takes this long")
     args = parser.parse_args(argv)
@@ -320,11 +331,14 @@ def jax_implementation(case, threads):
 
 def torch_implementation(case, threads):
     try:
-        import torch
-        import torch.func
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # torch's own deprecation chatter on import
+            import torch
+            import torch.func
     except ImportError:
         return None, "not installed"
     _timing.pin_torch(torch, threads)
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch(\.|$)")
     ops = _Ops(sum=torch.sum, exp=torch.exp, log=torch.log, tanh=torch.tanh, sigmoid=torch.sigmoid,
                trace=torch.trace, solve=torch.linalg.solve, det=torch.linalg.det,
                logdet=lambda S: torch.linalg.slogdet(S)[1])
@@ -394,10 +408,12 @@ def run_case(case, args, rows, notes, slow):
         functions[label] = call
     number = _timing.calls_per_sample(functions["hand NumPy"], target_s=args.sample_ms / 1e3)
     results = _timing.interleaved(functions, baseline="hand NumPy", rounds=args.rounds, warmup=args.warmup,
-                                  number=number)
+                                  number=number, order=args.order,
+                                  prime=not args.cold,
+                                  clock=time.process_time if args.clock == "cpu" else time.perf_counter)
     for label, r in results.items():
         lo, hi = r.ratio_spread()
-        row = (case.name, label, r.median * 1e6, r.paired_ratio, lo, hi, number)
+        row = (case.name, label, r.median * 1e6, r.best * 1e6, r.paired_ratio, lo, hi, number)
         rows.append(row)
         print_row(row)
         if label == "matcalc" and r.paired_ratio > 1.05:
@@ -406,8 +422,8 @@ def run_case(case, args, rows, notes, slow):
 
 
 def print_row(row):
-    name, label, us, ratio, lo, hi, number = row
-    print(f"{name:13} {label:15} {us:12.1f} {ratio:8.3f}   [{lo:5.2f}, {hi:5.2f}] {number:6d}")
+    name, label, us, best, ratio, lo, hi, number = row
+    print(f"{name:13} {label:15} {us:12.1f} {best:12.1f} {ratio:8.3f}   [{lo:5.2f}, {hi:5.2f}] {number:6d}")
 
 
 def main(args) -> None:
@@ -423,10 +439,10 @@ def main(args) -> None:
         sys.exit(f"no case matches {args.case}; known: {', '.join(CASE_NAMES)}")
     print(_timing.header(args.threads, [
         f"command  : python {' '.join(sys.argv)}",
-        f"timing   : {args.rounds} interleaved rounds (+{args.warmup} warm-up) per case; ratio = median over "
+        f"timing   : {args.rounds} interleaved rounds (+{args.warmup} warm-up) per case, {args.clock} clock, order {args.order}{', cold' if args.cold else ', each sample after one untimed call'}; ratio = median over "
         f"rounds of (impl / hand NumPy in the same round); [IQR] of those ratios; n = calls per sample"]))
     print()
-    print(f"{'case':13} {'implementation':15} {'median µs':>12} {'ratio':>8}   {'[IQR of ratio]':14} {'n':>6}")
+    print(f"{'case':13} {'implementation':15} {'median µs':>12} {'min µs':>12} {'ratio':>8}   {'[IQR of ratio]':14} {'n':>6}")
     rows, notes, slow = [], {}, {}
     for name, make in selected:
         case = make(np.random.default_rng(0))
