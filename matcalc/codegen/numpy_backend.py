@@ -106,14 +106,40 @@ def _const(value: float) -> ast.expr:
     return ast.Constant(value)
 
 
-def _template(source: str, x: ast.expr) -> ast.expr:
-    """A function-table template such as ``np.exp(x)`` with the argument put in for ``x``."""
-    tree = ast.parse(source, mode="eval").body
+_TEMPLATES: dict[str, ast.expr] = {}
 
-    class Fill(ast.NodeTransformer):
-        def visit_Name(self, node):
-            return x if node.id == "x" else node
-    return Fill().visit(tree)
+
+def _template(source: str, x: ast.expr) -> ast.expr:
+    """A function-table template such as ``np.exp(x)`` with the argument put in for ``x`` (the
+    template parsed once; a fresh copy each time, so no two trees share its nodes)."""
+    tree = _TEMPLATES.get(source)
+    if tree is None:
+        tree = _TEMPLATES[source] = ast.parse(source, mode="eval").body
+    return _fill(tree, x)
+
+
+def _fill(template: ast.AST, x: ast.expr):
+    """A copy of ``template`` with ``x`` for the name x (recursive on the template only, a few
+    levels; never into x)."""
+    if isinstance(template, ast.Name) and template.id == "x":
+        return x
+    if isinstance(template, list):
+        return [_fill(item, x) for item in template]
+    if not isinstance(template, ast.AST):
+        return template
+    return type(template)(**{field: _fill(getattr(template, field), x) for field in template._fields})
+
+
+def _subexpressions(node: ast.AST) -> list[ast.AST]:
+    """The child expressions (and keywords, list items) of an AST node; not contexts or operators."""
+    out: list[ast.AST] = []
+    for field in node._fields:
+        value = getattr(node, field, None)
+        if isinstance(value, list):
+            out.extend(v for v in value if isinstance(v, (ast.expr, ast.keyword)))
+        elif isinstance(value, (ast.expr, ast.keyword)):
+            out.append(value)
+    return out
 
 
 # Generated expressions nest at most this deep; deeper ones go through a temporary, so neither
@@ -165,7 +191,7 @@ class _Emitter:
         return self._codes[e]
 
     def depth(self, tree: ast.AST) -> int:
-        """How deep ``tree`` nests, counting known subtrees once (iterative)."""
+        """How deep the expression ``tree`` nests, measuring each subtree once (iterative)."""
         known = self._depths.get(id(tree))
         if known is not None and known[1] is tree:
             return known[0]
@@ -173,14 +199,14 @@ class _Emitter:
         while stack:
             node, finished = stack.pop()
             if finished:
-                depth = 1 + max((self._depths[id(c)][0] for c in ast.iter_child_nodes(node)), default=0)
+                depth = 1 + max((self._depths[id(c)][0] for c in _subexpressions(node)), default=0)
                 self._depths[id(node)] = (depth, node)
                 continue
             known = self._depths.get(id(node))
             if known is not None and known[1] is node:
                 continue
             stack.append((node, True))
-            stack.extend((c, False) for c in ast.iter_child_nodes(node))
+            stack.extend((c, False) for c in _subexpressions(node))
         return self._depths[id(tree)][0]
 
     def temporary(self, tree: ast.expr) -> ast.Name:
@@ -198,7 +224,9 @@ class _Emitter:
             left = self.temporary(left)
         if self.depth(right) >= MAX_NESTING:
             right = self.temporary(right)
-        return ast.BinOp(left=left, op=op, right=right)
+        tree = ast.BinOp(left=left, op=op, right=right)
+        self._depths[id(tree)] = (1 + max(self.depth(left), self.depth(right)), tree)
+        return tree
 
     def dim(self, d) -> ast.expr:
         if isinstance(d, int):
@@ -488,6 +516,32 @@ def _reshape(value: ast.expr, layout: tuple[str, ...]) -> ast.expr:
     return _call(_attr(value, "reshape"), *axes)
 
 
+def _bind_dimensions(variables: dict[str, E.Var], params: dict[str, str],
+                     dims: dict[sympy.Symbol, ast.expr]) -> None:
+    """Each dimension symbol read off an input's shape: from an axis that is that symbol alone,
+    else from a product such as m·n whose other factors are known (m = Y.shape[0] // n) — never
+    m = Y.shape[0] for Y ∈ ℝ^(m·n)."""
+    axes = [(sympy.sympify(d), ast.Subscript(value=_attr(_name(params[name]), "shape"),
+                                             slice=ast.Constant(axis), ctx=ast.Load()))
+            for name, v in variables.items() for axis, d in enumerate(v.shape)]
+    for d, size in axes:
+        if isinstance(d, sympy.Symbol):
+            dims.setdefault(d, size)
+    for d, size in axes:
+        unknown = [sym for sym in d.free_symbols if sym not in dims]
+        if len(unknown) != 1 or not isinstance(d, sympy.Mul):
+            continue
+        rest = d / unknown[0]
+        if rest.free_symbols & set(unknown) or not all(
+                f.is_Integer or f.is_Symbol for f in sympy.Mul.make_args(rest)):
+            continue
+        divisor = None
+        for f in sympy.Mul.make_args(rest):
+            code = ast.Constant(int(f)) if f.is_Integer else dims[f]
+            divisor = code if divisor is None else _binop(divisor, ast.Mult(), code)
+        dims[unknown[0]] = _binop(size, ast.FloorDiv(), divisor)
+
+
 def generate(variables: dict[str, E.Var], outputs: list[Output], function_name: str,
              docstring: str, as_dict: bool, names: dict[E.Expr, str]
              ) -> tuple[ast.FunctionDef, set[str], dict[str, str]]:
@@ -496,11 +550,7 @@ def generate(variables: dict[str, E.Var], outputs: list[Output], function_name: 
     dims: dict[sympy.Symbol, ast.expr] = {}
     emitter = _Emitter(variables, dims)
     params = {name: emitter.ids[v] for name, v in variables.items()}
-    for name, v in variables.items():
-        for axis, d in enumerate(v.shape):
-            for sym in sympy.sympify(d).free_symbols:
-                dims.setdefault(sym, ast.Subscript(value=_attr(_name(params[name]), "shape"),
-                                                   slice=ast.Constant(axis), ctx=ast.Load()))
+    _bind_dimensions(variables, params, dims)
     body: list[ast.stmt] = [ast.Expr(ast.Constant(docstring))]
     for name, v in variables.items():
         body.append(ast.Assign(targets=[ast.Name(id=params[name], ctx=ast.Store())],
@@ -537,6 +587,8 @@ def generate(variables: dict[str, E.Var], outputs: list[Output], function_name: 
 def _without_dead_temporaries(statements: list[ast.stmt], temporaries: set[str]) -> list[ast.stmt]:
     """Drop the nesting temporaries nothing reads (code built for a node a rule then did not use):
     one backward pass, since a statement only reads names assigned before it."""
+    if not temporaries:
+        return statements
     read: set[str] = set()
     kept: list[ast.stmt] = []
     for statement in reversed(statements):
@@ -557,5 +609,7 @@ def module(functions: list[ast.FunctionDef], helpers: set[str], docstring: str) 
         body.extend(ast.parse(_HELPERS[name]).body)
     body.extend(functions)
     tree = ast.Module(body=body, type_ignores=[])
-    ast.fix_missing_locations(tree)
+    for statement in [*body, *(s for f in functions for s in f.body)]:   # unparse reads the line
+        if not hasattr(statement, "lineno"):                            # of statements only (not
+            statement.lineno = 0                                        # a walk of every node)
     return ast.unparse(tree) + "\n"
