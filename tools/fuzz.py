@@ -211,6 +211,10 @@ def summary(c: Campaign, command: str) -> str:
     return "\n".join(lines)
 
 
+def _abbreviate(text: str, limit: int = 700) -> str:
+    return text if len(text) <= limit else text[:limit // 2] + f" … [{len(text)} characters] … " + text[-limit // 4:]
+
+
 def describe(repro: dict) -> str:
     sig = repro["sig"]
     case, res = repro["min_case"], repro["min_result"]
@@ -218,9 +222,9 @@ def describe(repro: dict) -> str:
              f"   {res.get('detail', '')}"]
     if res.get("ops"):
         lines.append(f"   operators: {', '.join(res['ops'])}")
-    lines.append(f"   reproducer{' (minimised)' if repro.get('minimised') else ''}: {case.call()}")
+    lines.append(f"   reproducer{' (minimised)' if repro.get('minimised') else ''}: {_abbreviate(case.call())}")
     if case is not repro["case"]:
-        lines.append(f"   original ({repro['case'].mode}): {repro['case'].call()[:600]}")
+        lines.append(f"   original ({repro['case'].mode}): {_abbreviate(repro['case'].call())}")
     for note in res.get("notes", []):
         lines.append(f"   note: {note}")
     return "\n".join(lines)

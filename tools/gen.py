@@ -433,7 +433,7 @@ class Generator:
         r = self.r
         s = self.sub(SCALAR, d)
         x = self.sub(shape, d)
-        spelling = r.choice(["juxt", "juxt", "*", "·", "@"]) if shape != SCALAR or r.random() < 0.5 else "juxt"
+        spelling = r.choice(["juxt", "juxt", "*", "·", "@", "⋅"]) if shape != SCALAR or r.random() < 0.5 else "juxt"
         if r.random() < 0.3 and spelling != "juxt":
             return G("mul", [x, s], shape, {"op": spelling})
         return G("mul", [s, x], shape, {"op": spelling})
@@ -515,7 +515,7 @@ class Generator:
             return None
         a = self.sub((rows, inner), d)
         b = self.sub((inner, cols), d)
-        spelling = r.choice(["juxt", "juxt", "juxt", "*", "@", "·"])
+        spelling = r.choice(["juxt", "juxt", "juxt", "*", "@", "·", "⋅"])
         if spelling == "juxt" and r.random() < 0.25:
             spelling = "glue"
         return G("mul", [a, b], shape, {"op": spelling})
@@ -905,9 +905,10 @@ def declaration(v: VarInfo, dims: dict, unicode: bool, r: random.Random) -> str:
 
 
 class Renderer:
-    def __init__(self, prog: Program, r: random.Random):
+    def __init__(self, prog: Program, r: random.Random, explicit: bool = False):
         self.p = prog
         self.r = r
+        self.explicit = explicit     # parenthesise every operand that is not an atom
         self.unicode = prog.style.get("unicode", True)
         self.names = {v.name: v.text or v.name for v in prog.variables.values()}
 
@@ -919,12 +920,14 @@ class Renderer:
 
     def wrap(self, g: G, need: int, bars: tuple, avoid_sqrt: bool = False) -> str:
         text, prec = self.render(g, bars)
-        if prec < need or (avoid_sqrt and text.startswith("√")):
+        if prec < need or (avoid_sqrt and text.startswith("√")) or (self.explicit and prec < ATOM):
             return f"({text})"
         return text
 
     def sp(self, op: str) -> str:
         """An operator with random surrounding whitespace."""
+        if self.explicit:
+            return f" {op} "
         return self.r.choice([f" {op} ", f" {op} ", f"{op}", f" {op}", f"\t{op} "])
 
     def _render(self, g: G, bars: tuple) -> tuple[str, int]:
@@ -957,11 +960,13 @@ class Renderer:
                 a += " "
             return a + self.sp(spelling) + b, PROD
         if op == "div":
-            if g.style.get("trap"):
+            if g.style.get("trap") and not self.explicit:
                 a = self.wrap(g.kids[0], JUXT, bars)
                 return a + "/" + self.wrap(g.kids[1], POW, bars), JUXT
             a = self.wrap(g.kids[0], JUXT, bars)
             return a + self.sp("/") + self.wrap(g.kids[1], POW, bars), PROD
+        if op == "mul" and self.explicit:
+            return self.wrap(g.kids[0], ATOM, bars) + " * " + self.wrap(g.kids[1], ATOM, bars), PROD
         if op == "mul":    # juxtaposition
             a_text, a_prec = self.render(g.kids[0], bars)
             b_text, b_prec = self.render(g.kids[1], bars)
@@ -1049,8 +1054,14 @@ def _ends_with_name(text: str) -> bool:
     return re.search(r"[^\W]$", text) is not None and not re.search(r"(^|[^\w.])[\d.]+$", text)
 
 
-def render_expr(prog: Program, g: G, seed: int = 0) -> str:
-    return Renderer(prog, random.Random(seed)).render(g)[0]
+def render_expr(prog: Program, g: G, seed: int = 0, explicit: bool = False) -> str:
+    return Renderer(prog, random.Random(seed), explicit).render(g)[0]
+
+
+def meaning(prog: Program, target: str | None = None) -> str:
+    """The intended program, every operand parenthesised: what a misread should have read."""
+    return "; ".join(f"{name} = {render_expr(prog, body, explicit=True)}" for name, body in prog.definitions
+                     if True) + (f"  [target {target}]" if target else "")
 
 
 def render_program(prog: Program) -> str:

@@ -260,6 +260,8 @@ def evaluate(root: E.Expr, inputs: dict, sizes: dict, kinks: list | None = None,
                 if kinks is not None and t is E.Elementwise and node.function in KINKED:
                     arg = values[id(node.children[0])]
                     kinks.append(float(np.min(np.abs(arg))) if arg.size else np.inf)
+                elif kinks is not None and t is E.Norm:      # ‖e‖ is not differentiable at e = 0
+                    kinks.append(float(value[0, 0]))
             else:
                 raise OracleError(f"the oracle has no rule for {t.__name__}")
             value = np.asarray(value, dtype=float)
