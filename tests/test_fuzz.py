@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import matcalc                                            # noqa: E402
 from matcalc import MatcalcError                           # noqa: E402
-from tools.fuzz import Campaign, legacy_program            # noqa: E402
+from tools.fuzz import Campaign, _abbreviate, legacy_program   # noqa: E402
 from tools.runner import Case, Pool                        # noqa: E402
 
 COUNT = int(os.environ.get("MATCALC_FUZZ", "400"))
@@ -45,7 +45,7 @@ def _failures(results, outcomes):
     lines = []
     for case, result in results:
         if result["outcome"] in outcomes:
-            lines.append(f"{result['outcome']}: {case.call()}\n    {result['detail']}")
+            lines.append(f"{result['outcome']}: {_abbreviate(case.call(), 400)}\n    {result['detail'][:600]}")
     return lines
 
 
