@@ -98,14 +98,78 @@ class Typed:
     span: Span
     free_name: str | None = None  # an undeclared variable whose kind is still open
     value: sympy.Expr | None = None
+    chain: str | None = None      # "mul", "add" or "sub" when ``make`` is that plain n-ary operation
+    shape_final: E.Shape | None = None
     _built: E.Expr | None = field(default=None, repr=False)
 
     def build(self) -> E.Expr:
-        """The IR node. Its parts must be built first (``_Resolver.build_all`` sees to it), so this
-        never recurses more than one level."""
+        """The IR node, built bottom-up without recursion (see ``_build``)."""
         if self._built is None:
-            self._built = self.make(*(p.build() for p in self.parts))
+            _build(self)
         return self._built
+
+
+def _chain_operands(top: Typed, through: Callable[[Typed], bool]) -> list[tuple[Typed, bool]]:
+    """The operands of a run of one associative operation under ``top`` (a + b − c + d, a b c d),
+    in order, each with whether it is subtracted: the run is built with one n-ary call instead of
+    one call per operator, which would copy the growing operand list each time (quadratic)."""
+    kind = "add" if top.chain in ("add", "sub") else "mul"
+    out: list[tuple[Typed, bool]] = []
+    stack: list[tuple[Typed, bool]] = [(top, False)]
+    while stack:
+        node, negated = stack.pop()
+        inner = node is top or (not negated and through(node))
+        if inner and node.chain is not None and ("add" if node.chain in ("add", "sub") else "mul") == kind \
+                and node._built is None:
+            left, right = node.parts
+            stack.append((right, node.chain == "sub"))
+            stack.append((left, False))
+        else:
+            out.append((node, negated))
+    return out
+
+
+def _is_plain_scalar(e: E.Expr) -> bool:
+    """A 1×1 value that E.mul never keeps whole (it is not a 1×1 chain such as xᵀy)."""
+    return e.is_scalar and not (isinstance(e, E.Product) and any(not c.is_scalar for c in e.children))
+
+
+def _build(root: Typed) -> None:
+    """Build ``root`` and whatever it needs, with an explicit stack. A run of additions is one
+    E.add; a run of products is one E.mul when every factor is a plain scalar, else one E.mul per
+    stretch whose intermediate results are not 1×1 (where E.mul keeps a 1×1 chain whole, grouping
+    matters: (xᵀy) B is not xᵀ (y B))."""
+    stack: list[tuple[Typed, int]] = [(root, 0)]
+    while stack:
+        node, stage = stack.pop()
+        if node._built is not None:
+            continue
+        if node.chain is None:
+            missing = [p for p in node.parts if p._built is None]
+            if missing and stage == 0:
+                stack.append((node, 1))
+                stack.extend((p, 0) for p in reversed(missing))
+                continue
+            node._built = node.make(*(p._built for p in node.parts))
+            continue
+        if node.chain in ("add", "sub"):
+            operands = _chain_operands(node, lambda n: True)
+        elif stage < 2:
+            operands = _chain_operands(node, lambda n: True)
+        else:
+            operands = _chain_operands(node, lambda n: n.shape_final != (1, 1))
+        missing = [p for p, _ in operands if p._built is None]
+        if missing:
+            stack.append((node, stage if stage == 2 else 1))
+            stack.extend((p, 0) for p in reversed(missing))
+            continue
+        values = [E.neg(p._built) if negated else p._built for p, negated in operands]
+        if node.chain in ("add", "sub"):
+            node._built = E.add(*values)
+        elif stage == 2 or all(_is_plain_scalar(v) for v in values):
+            node._built = E.mul(*values)
+        else:
+            stack.append((node, 2))
 
 
 @dataclass
@@ -311,7 +375,9 @@ class _Resolver:
                     for sym in sympy.sympify(d).free_symbols}
         self.check_identities(var_dims | set(sympy.sympify(
             self.dims.final(self.defined[last_name].shape[0])).free_symbols))
-        for t in self.created:      # children before parents: no recursion on depth
+        for t in self.created:
+            t.shape_final = self.final_shape(t.shape)
+        for t in self.defined.values():   # in order: a definition's uses come after it
             t.build()
         definitions = {name: self.ref(name) for name in self.defined}
         dims = sorted(var_dims, key=str)
@@ -567,7 +633,8 @@ class _Resolver:
                          node.span)
         self.unify_shapes(word, a, b, node.span)
         free = a.free_name if a.free_name and b.free_name else None
-        return Typed(a.shape, (a, b), lambda x, y: E.add(x, sign(y)), node.span, free, value)
+        return Typed(a.shape, (a, b), lambda x, y: E.add(x, sign(y)), node.span, free, value,
+                     chain="sub" if negate else "add")
 
     def binary_sub(self, a: Typed, b: Typed, node: s.Binary) -> Typed:
         return self.binary_add(a, b, node, negate=True)
@@ -577,9 +644,9 @@ class _Resolver:
         if a.value is not None and b.value is not None:
             value = self.constant(a.value * b.value, node.span)
         if self.wants_scalar(a):
-            return Typed(b.shape, (a, b), E.mul, node.span, value=value)
+            return Typed(b.shape, (a, b), E.mul, node.span, value=value, chain="mul")
         if self.wants_scalar(b):
-            return Typed(a.shape, (a, b), E.mul, node.span, value=value)
+            return Typed(a.shape, (a, b), E.mul, node.span, value=value, chain="mul")
         if b.free_name and self.dims.is_free(b.shape[1]):   # W x: x is a column unless shown otherwise
             self.settle(b)
         if not self.dims.unify(a.shape[1], b.shape[0]):
@@ -588,7 +655,7 @@ class _Resolver:
             raise ShapeError(f"matrix product '{self.text(node.span)}': {self.operand(a)} and "
                              f"{self.operand(b)}; inner dimensions {left} and {right} differ",
                              node.span, hint="check the order of the factors or add a transpose")
-        return Typed((a.shape[0], b.shape[1]), (a, b), E.mul, node.span)
+        return Typed((a.shape[0], b.shape[1]), (a, b), E.mul, node.span, chain="mul")
 
     def nonzero_divisor(self, b: Typed, span: Span) -> None:
         if b.value is not None and b.value == 0:
