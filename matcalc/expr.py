@@ -279,14 +279,28 @@ def _check_same(op: str, items: tuple[Expr, ...]) -> Shape:
     return shape
 
 
-def add(*terms: Expr) -> Expr:
+def _flatten(op: str, cls: type, items: tuple[Expr, ...]) -> tuple[list[Expr], Shape]:
+    """The operands of an n-ary ``cls`` with nested ``cls`` nodes spliced in, and their shape.
+    A nested node's operands were checked when it was built, so splicing is a C-level copy: adding
+    one term to a long sum costs one copy, not a Python loop over every term."""
+    shape = items[0].shape
     flat: list[Expr] = []
-    for term in terms:
-        flat.extend(term.children if isinstance(term, Add) else (term,))
-    shape = _check_same("add", tuple(flat))
-    kept = [t for t in flat if not isinstance(t, Zero)]
+    for item in items:
+        if item.shape != shape:
+            raise AssertionError(f"{op}: shape {item.shape} != {shape}")
+        if isinstance(item, cls):
+            flat.extend(item.children)
+        else:
+            flat.append(item)
+    return flat, shape
+
+
+def add(*terms: Expr) -> Expr:
+    flat, shape = _flatten("add", Add, terms)
+    nothing = zero(shape)
+    kept = [t for t in flat if t is not nothing] if nothing in flat else flat
     if not kept:
-        return zero(shape)
+        return nothing
     return kept[0] if len(kept) == 1 else Add(tuple(kept), (), shape)
 
 
@@ -355,15 +369,14 @@ def scale(c, x: Expr) -> Expr:
 
 
 def hadamard(*factors: Expr) -> Expr:
-    flat: list[Expr] = []
-    for factor in factors:
-        flat.extend(factor.children if isinstance(factor, Hadamard) else (factor,))
-    shape = _check_same("hadamard", tuple(flat))
-    if any(isinstance(f, Zero) for f in flat):
-        return zero(shape)
-    kept = [f for f in flat if not (isinstance(f, Broadcast) and f.children[0] is ONE)]
-    if shape == SCALAR:
-        return mul(*kept)
+    flat, shape = _flatten("hadamard", Hadamard, factors)
+    nothing = zero(shape)
+    if nothing in flat:
+        return nothing
+    if factors[0].is_scalar:
+        return mul(*(f for f in flat if not (isinstance(f, Broadcast) and f.children[0] is ONE)))
+    unit = ones(shape)
+    kept = [f for f in flat if f is not unit] if unit in flat else flat
     if not kept:
         return ones(shape)
     return kept[0] if len(kept) == 1 else Hadamard(tuple(kept), (), shape)
