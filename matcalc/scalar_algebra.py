@@ -58,9 +58,22 @@ def from_sympy(s: sympy.Expr, atoms: dict[sympy.Symbol, E.Expr]) -> E.Expr:
     return E.elementwise(type(s).__name__, args[0])
 
 
+def _structural_size(e: E.Expr) -> int:
+    """How many nodes to_sympy would visit (stopping early past the limit); no recursion."""
+    count, stack = 0, [e]
+    while stack and count <= 4 * _MAX_OPS:
+        node = stack.pop()
+        count += 1
+        if _structural(node):
+            stack.extend(node.children)
+    return count
+
+
 @lru_cache(maxsize=4096)
 def factor_scalar(e: E.Expr) -> E.Expr:
     """The factored form of a scalar sum when SymPy finds one no larger (a product wins ties)."""
+    if _structural_size(e) > 4 * _MAX_OPS:   # checked first, iteratively: to_sympy recurses
+        return e
     atoms: dict[sympy.Symbol, E.Expr] = {}
     original = to_sympy(e, atoms)
     if sympy.count_ops(original) > _MAX_OPS:
