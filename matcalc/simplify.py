@@ -369,8 +369,9 @@ def kron_mixed_product(e: E.Expr) -> E.Expr:
 
 
 def kron_inverse(e: E.Expr) -> E.Expr:
-    """(A ⊗ B)⁻¹ = A⁻¹ ⊗ B⁻¹."""
-    if isinstance(e, E.Inverse) and isinstance(e.children[0], E.Kron):
+    """(A ⊗ B)⁻¹ = A⁻¹ ⊗ B⁻¹ for square A and B (a 5×1 ⊗ 1×5 product is square, its factors not)."""
+    if isinstance(e, E.Inverse) and isinstance(e.children[0], E.Kron) and \
+            all(c.shape[0] == c.shape[1] for c in e.children[0].children):
         return E.kron(*(E.inverse(c) for c in e.children[0].children))
     return e
 

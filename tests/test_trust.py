@@ -238,3 +238,9 @@ def test_check_of_a_function_undefined_at_every_sample_says_so():
     d = matcalc.derive("x in R^3; f = logdet(x x' + x x')", "x")
     report = d.check()
     assert not report.passed and "could not be evaluated" in str(report)
+
+
+def test_inverse_of_a_kronecker_product_of_non_square_factors_is_not_split():
+    # (μ ⊗ v)⁻¹ with μ 3×1 and v 1×3 is the inverse of a 3×3 matrix; μ⁻¹ ⊗ v⁻¹ means nothing
+    d = matcalc.derive("μ in R^3; v in R^(1,3); κ in R; f = diag(inv(kron(μ, v)) κ)", "κ")
+    assert str(d).splitlines()[0] == "∂f/∂κ = diag((μ ⊗ v)⁻¹)"
