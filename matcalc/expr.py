@@ -419,6 +419,8 @@ def inverse(x: Expr) -> Expr:
         return x
     if x.is_scalar:
         return reciprocal(x)
+    if x.shape[0] != x.shape[1]:
+        raise AssertionError(f"inverse of a non-square {x.shape}")
     return unary(Inverse, x, x.shape)
 
 
