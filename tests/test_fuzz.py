@@ -35,6 +35,9 @@ FOUND = [
     ("w ∈ ℝ^(1, n)\nact = -w\nE = 1e-1 − theta", "w", 1, "act"),
     ("f = relu(Y + kron(t, y))", "y", 1, None),               # Jacobian through a Kronecker column
     ("v ∈ Pos(1,5)\nf = diag(inv(kron(μ, v)) κ)", "κ", 1, None),   # check() samples μ as 25 entries
+    ("x in R^3; A in R^(3,3); c in R\nf = c I", "c", 1, None),   # I sized by nothing: KeyError 'n'
+    ("E = norm(c)", "c", 1, None),                            # to_sympy() of the norm of a scalar
+    ("u ∈ ℝ^{1}\ns = ((P - P)^(-1)) w", "w", 1, None),        # to_sympy() of a singular inverse
     ("x in R^3; h = x; E = hᵀh", "x", 1, None),               # issue 6, item 1
     ("y in Simplex(3); L = −yᵀ log(softmax(y))", "y", 2, None),   # issue 6, item 2
     ("H in R^(4,4); f = sum(Hᵀ − H)", "H", 1, None),           # issue 6, item 4

@@ -240,7 +240,7 @@ def extras(case: Case, d, result: dict) -> None:
     except Exception as err:   # noqa: BLE001
         if result["outcome"] in ("ok", "unchecked", "flaky"):
             _crash(result, "check()", err)
-    if rng.random() < 0.3:
+    if case.mode == "found" or rng.random() < 0.3:
         try:
             d.to_sympy()
         except MatcalcError:
