@@ -366,12 +366,19 @@ def to_numpy(result):
 
 
 def generated_derivative(d) -> str:
-    """The derivative() function of the generated module, without its argument conversions."""
+    """The derivative() function of the generated module, less its docstring and the plain argument
+    conversions (``W = np.asarray(W, dtype=float)``); the whole module if that cannot be found."""
+    import re
     code = d.to_numpy()
-    body = code[code.index("def derivative"):]
+    start = code.find("def derivative")
+    if start < 0:
+        return code
+    body = code[start:]
     end = body.find("\ndef ", 1)
     lines = body[:end if end > 0 else None].rstrip().splitlines()
-    return "\n".join(line for line in lines if "np.asarray(" not in line and '"""' not in line)
+    conversion = re.compile(r"\s+(\w+) = np\.asarray\(\1, dtype=float\)(\.reshape\(-1, 1\))?$")
+    kept = [line for line in lines if not conversion.match(line) and not line.strip().startswith('"""')]
+    return "\n".join(kept) if len(kept) > 1 else "\n".join(lines)
 
 
 def run_case(case, args, rows, notes, slow):
