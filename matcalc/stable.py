@@ -4,7 +4,8 @@
 softplus(x) the value is logaddexp(0, x) and the derivative σ(x). Each row below is an identity
 between a hand-written form and a primitive with a stable value and derivative. They are applied
 to the program before it is differentiated (one bottom-up pass, through definitions), so the value
-function, the derivative and the generated code all use the stable primitive.
+function, the derivative and the generated code all use the stable primitive. The explicit
+softmax exp(z) / sum(exp(z)) is recognised too, and log of it then becomes z − logsumexp(z).
 """
 from __future__ import annotations
 
@@ -52,13 +53,36 @@ def _log_softmax(log_argument: E.Expr) -> E.Expr | None:
 LOG_FORMS: tuple[Callable[[E.Expr], E.Expr | None], ...] = (_softplus, _logsumexp, _log_softmax)
 
 
+def _reciprocal_of(e: E.Expr) -> E.Expr | None:
+    """s for s⁻¹ (also for a broadcast s⁻¹ 𝟏 and (s 𝟏).^−1)."""
+    if isinstance(e, E.Broadcast):
+        e = e.children[0]
+    if isinstance(e, E.Power) and e.children[1] == E.MINUS_ONE:
+        base = e.children[0]
+        return base.children[0] if isinstance(base, E.Broadcast) else base
+    return None
+
+
+def _explicit_softmax(node: E.Expr) -> E.Expr | None:
+    """exp(z) / sum(exp(z)) = softmax(z): exp overflows at z = 710, softmax shifts by max(z) first
+    (also when exp(z) is a definition ``e = exp(z)``)."""
+    if isinstance(node, (E.Product, E.Hadamard)) and len(node.children) == 2:
+        for numerator, other in (node.children, reversed(node.children)):
+            denominator = _reciprocal_of(other)
+            body = numerator.children[0] if isinstance(numerator, E.Ref) else numerator
+            if isinstance(denominator, E.Sum) and denominator.children[0] is numerator \
+                    and _is_function(body, "exp") and body.is_vector:
+                return E.softmax(body.children[0])
+    return None
+
+
 def _stable(node: E.Expr) -> E.Expr:
     if _is_function(node, "log"):
         for form in LOG_FORMS:
             stable = form(node.children[0])
             if stable is not None:
                 return stable
-    return node
+    return _explicit_softmax(node) or node
 
 
 def stable_forms(e: E.Expr) -> E.Expr:

@@ -244,3 +244,13 @@ def test_inverse_of_a_kronecker_product_of_non_square_factors_is_not_split():
     # (μ ⊗ v)⁻¹ with μ 3×1 and v 1×3 is the inverse of a 3×3 matrix; μ⁻¹ ⊗ v⁻¹ means nothing
     d = matcalc.derive("μ in R^3; v in R^(1,3); κ in R; f = diag(inv(kron(μ, v)) κ)", "κ")
     assert str(d).splitlines()[0] == "∂f/∂κ = diag((μ ⊗ v)⁻¹)"
+
+
+@pytest.mark.parametrize("softmax", ["exp(z) / sum(exp(z))", "exp(z) ⊘ sum(exp(z))"])
+def test_an_explicit_softmax_is_finite_for_large_scores(softmax):
+    # L = −yᵀ log p, p written out: ∂L/∂z = sum(y) p − y, value logsumexp(z) − yᵀz
+    d = matcalc.derive(f"z in R^3; y in R^3; p = {softmax}; L = -y'log(p)", "z")
+    z, y = np.array([800.0, 0.0, -800.0]), np.array([0.0, 1.0, 0.0])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        np.testing.assert_allclose(d.compile()(z=z, y=y), [1.0, -1.0, 0.0], atol=1e-12)
+        assert d.compile_value()(z=z, y=y) == pytest.approx(800.0)
