@@ -200,6 +200,9 @@ class ResolvedProgram:
     shape_origin: dict[str, str] = field(default_factory=dict)
     guessed_dims: tuple[sympy.Symbol, ...] = field(default=())
     guessed_dims_of: dict[str, tuple[sympy.Symbol, ...]] = field(default_factory=dict)  # per definition
+    # Spans of each I whose size only the output's own shape fixes (f = λ I): no variable gives it a
+    # value, so code cannot be generated; derive should refuse with this span.
+    unsized_identities: tuple[Span, ...] = field(default=())
 
 
 _Visit = Generator[s.Node, Typed, Typed]
@@ -375,6 +378,8 @@ class _Resolver:
                     for sym in sympy.sympify(d).free_symbols}
         self.check_identities(var_dims | set(sympy.sympify(
             self.dims.final(self.defined[last_name].shape[0])).free_symbols))
+        unsized = tuple(span for size, span in self.identities
+                        if not sympy.sympify(self.dims.final(size)).free_symbols <= var_dims)
         for t in self.created:
             t.shape_final = self.final_shape(t.shape)
         for t in self.defined.values():   # in order: a definition's uses come after it
@@ -390,7 +395,7 @@ class _Resolver:
         guessed = {name: self.guessed(ref.shape, variables) for name, ref in definitions.items()}
         return ResolvedProgram(self.source, variables, definitions, definitions[last_name], tuple(dims),
                                self.spans, origin, guessed[last_name],
-                               {name: g for name, g in guessed.items() if g})
+                               {name: g for name, g in guessed.items() if g}, unsized)
 
     def guessed(self, shape: E.Shape, variables: dict[str, E.Var]) -> tuple[sympy.Symbol, ...]:
         """Dimensions of ``shape`` that only variables the convention guessed to be vectors have."""
@@ -595,7 +600,23 @@ class _Resolver:
         value = None if t.value is None else -t.value
         return Typed(t.shape, (t,), E.neg, node.span, t.free_name, value)
 
+    def split_operand(self, operand: s.Node, rebuild: Callable[[s.Node], s.Node]) -> s.Node | None:
+        """A postfix or power on juxtaposed names applies to the last one, as on paper: ``ab²`` is
+        a b², ``Wx'`` is W xᵀ — not (a b)², (W x)ᵀ. None when ``operand`` is no such name."""
+        if not isinstance(operand, s.Name) or operand.text in self.defined or operand.text in self.declared \
+                or operand.text in self.undeclared:
+            return None
+        parts = self.split(operand.text)
+        if len(parts) < 2:
+            return None
+        product = self.juxtaposed_parts(operand, parts)
+        assert isinstance(product, s.Binary)
+        return s.Binary(product.span, "product", product.left, rebuild(product.right))
+
     def visit_Postfix(self, node: s.Postfix) -> _Visit:
+        split = self.split_operand(node.operand, lambda last: s.Postfix(last.span, node.op, last))
+        if split is not None:
+            return (yield split)
         t = yield node.operand
         if node.op == "transpose":
             self.settle(t)
@@ -725,6 +746,10 @@ class _Resolver:
         exponent_node = node.exponent
         if isinstance(exponent_node, s.Name) and exponent_node.text == "T" and not node.elementwise:
             return (yield s.Postfix(node.span, "transpose", node.base))
+        split = self.split_operand(node.base, lambda last: s.Power(
+            last.span.merge(node.exponent.span), last, node.exponent, node.elementwise))
+        if split is not None:
+            return (yield split)
         if self.is_euler(node.base):
             return (yield from self.euler_power(node))
         norm_of = _norm_operand(node.base)

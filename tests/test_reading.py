@@ -232,3 +232,18 @@ def test_format_never_raises_on_a_span_beyond_the_source():
     for span in (Span(9, 1, 9, 2), Span(1, 50, 1, 60), Span(1, 3, 4, 1), Span(0, 0, 0, 0)):
         text = MatcalcError("bad", span, hint="h", source="f = x\r\ny").format()
         assert "error: bad" in text and "hint: h" in text
+
+
+@pytest.mark.parametrize("source, same_as", [
+    ("a, b in R; f = ab^2", "a, b in R; f = a b^2"),
+    ("W in R^(3,3); x in R^(1,3); y in R^3; f = y'Wx'", "W in R^(3,3); x in R^(1,3); y in R^3; f = y' W x'"),
+    ("a in R; x in R^3; f = sum(ae^x)", "a in R; x in R^3; f = sum(a exp(x))"),
+])
+def test_a_power_or_transpose_on_juxtaposed_names_takes_the_last_name(source, same_as):
+    # ab² is a·b², as on paper, not (ab)²
+    assert resolve(parse(source)).output.children[0] is resolve(parse(same_as)).output.children[0]
+
+
+def test_an_identity_sized_only_by_the_output_is_reported():
+    assert resolve(parse("a in R; f = a I")).unsized_identities == (Span(1, 15, 1, 16),)
+    assert resolve(parse("A in R^(3,3); f = A + I")).unsized_identities == ()
