@@ -38,6 +38,7 @@ FOUND = [
     ("x in R^3; A in R^(3,3); c in R\nf = c I", "c", 1, None),   # I sized by nothing: KeyError 'n'
     ("E = norm(c)", "c", 1, None),                            # to_sympy() of the norm of a scalar
     ("u ∈ ℝ^{1}\ns = ((P - P)^(-1)) w", "w", 1, None),        # to_sympy() of a singular inverse
+    ("F = sqrt(σ(Tr(Φ - S)))", "Φ", 1, None),                 # to_sympy(): Trace of a non-matrix
     ("x in R^3; h = x; E = hᵀh", "x", 1, None),               # issue 6, item 1
     ("y in Simplex(3); L = −yᵀ log(softmax(y))", "y", 2, None),   # issue 6, item 2
     ("H in R^(4,4); f = sum(Hᵀ − H)", "H", 1, None),           # issue 6, item 4
