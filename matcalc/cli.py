@@ -14,9 +14,9 @@ import re
 import sys
 from pathlib import Path
 
-from . import __version__
-from .api import derive
-from .errors import MatcalcError
+from . import __version__   # the package imports nothing heavy: --version and --help stay fast
+
+# SymPy, Lark (and NumPy, for --check) are imported by main() once the arguments are parsed.
 
 _EXAMPLES = """examples:
   matcalc derive 'E = ½‖σ(Wx)−y‖²' --wrt W
@@ -142,6 +142,12 @@ def _write(text: str, end: str = "\n", flush: bool = False) -> None:
                            f"{err.object[err.start:err.end]!r}; set PYTHONIOENCODING=utf-8") from None
 
 
+def derive(*args, **kwargs):
+    """matcalc.derive, imported on the first call: after the arguments are parsed."""
+    from .api import derive as api_derive
+    return api_derive(*args, **kwargs)
+
+
 def _derive(args: argparse.Namespace, source: str) -> int:
     wrt = [name.strip() for group in args.wrt for name in group.split(",") if name.strip()]
     d = derive(source, wrt, of=args.of, order=args.order)
@@ -165,6 +171,7 @@ def _derive(args: argparse.Namespace, source: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from .errors import MatcalcError
     source, from_file = "", False
     try:
         source, from_file = _read_source(args.source)
