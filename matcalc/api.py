@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from collections.abc import Callable
 
-import numpy as np
 import sympy
 
 from . import expr as E
+from ._lazy import lazy_import
 from .check import CheckReport, verify
 from .codegen.numpy_backend import Output, generate, module
 from .derive import Derivative, Step, derive as _derive
@@ -23,6 +23,8 @@ from .printing.latex import LATEX, latex_name
 from .printing.naming import shared_names, where_clause
 from .printing.text import TEXT
 from .resolve import resolve
+
+np = lazy_import("numpy", __name__, "np")   # only compiled functions and check() need NumPy
 
 
 @dataclass(frozen=True)

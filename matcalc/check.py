@@ -11,11 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from collections.abc import Callable
 
-import numpy as np
 import sympy
 
 from . import expr as E
+from ._lazy import lazy_import
 from .functions import FUNCTIONS
+
+np = lazy_import("numpy", __name__, "np")   # imported by the first check, not by `import matcalc`
 
 _SIZES = (3, 4, 5, 2, 6, 7)
 
