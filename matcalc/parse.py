@@ -232,8 +232,9 @@ def _grammar() -> str:
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    return Lark(_grammar(), parser="lalr", lexer="contextual", postlex=_BarPostLexer(),
-                propagate_positions=True, maybe_placeholders=False)
+    from ._parser_cache import cached_lark   # the table is built once per user, not per process
+    return cached_lark(_grammar(), parser="lalr", lexer="contextual", postlex=_BarPostLexer(),
+                       propagate_positions=True, maybe_placeholders=False)
 
 
 _TOKEN_NAMES = {"NAME": "a name", "NUMBER": "a number", "FRACTION": "a number", "INT": "a number",
