@@ -18,6 +18,8 @@ from collections.abc import Iterable
 
 import sympy
 
+from .errors import UnsupportedError
+
 Dim = Union[int, sympy.Expr]
 Shape = tuple[Dim, Dim]
 SCALAR: Shape = (1, 1)
@@ -396,7 +398,15 @@ def elementwise(function: str, x: Expr) -> Elementwise:
     return Elementwise((x,), (function,), x.shape)
 
 
+def _is_zero(e: Expr) -> bool:
+    return isinstance(e, Zero) or isinstance(e, Const) and e.value == 0 or \
+        isinstance(e, Broadcast) and _is_zero(e.children[0])
+
+
 def power(base: Expr, exponent: Expr) -> Expr:
+    if _is_zero(base) and isinstance(exponent, Const) and exponent.value.is_negative:
+        raise UnsupportedError("division by an expression that is zero everywhere",
+                               hint="check the program: a difference such as P − P cancels to 0")
     if isinstance(exponent, Const) and exponent.value == 1:
         return base
     if isinstance(exponent, Const) and exponent.value == 0:
@@ -421,6 +431,9 @@ def inverse(x: Expr) -> Expr:
         return reciprocal(x)
     if x.shape[0] != x.shape[1]:
         raise AssertionError(f"inverse of a non-square {x.shape}")
+    if isinstance(x, Zero):
+        raise UnsupportedError("the inverse of a matrix that is zero everywhere",
+                               hint="check the program: a difference such as P − P cancels to 0")
     return unary(Inverse, x, x.shape)
 
 

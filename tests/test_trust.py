@@ -254,3 +254,15 @@ def test_an_explicit_softmax_is_finite_for_large_scores(softmax):
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         np.testing.assert_allclose(d.compile()(z=z, y=y), [1.0, -1.0, 0.0], atol=1e-12)
         assert d.compile_value()(z=z, y=y) == pytest.approx(800.0)
+
+
+@pytest.mark.parametrize("source, wrt", [
+    ("P in R^(2,2); w in R^2; s = ((P - P)^(-1)) w", "w"),
+    ("x in R^3; f = sum(x ./ (x - x))", "x"),
+    ("x in R; f = x/(x-x)", "x"),
+])
+def test_division_by_something_zero_everywhere_is_refused(source, wrt):
+    # never 0⁻¹ or an infinite constant in a result
+    with pytest.raises(matcalc.UnsupportedError) as info:
+        matcalc.derive(source, wrt)
+    assert info.value.line is not None
