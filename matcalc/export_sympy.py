@@ -70,7 +70,8 @@ SYMPY: dict[type, Callable] = {
                                * _ones((node.children[0].shape[1], 1))),
     E.Kron: lambda node, args: sympy.KroneckerProduct(*args),
     E.Frobenius: lambda node, args: sympy.Trace(args[0].T * args[1]),
-    E.Norm: lambda node, args: sympy.sqrt(sympy.Trace(args[0].T * args[0])),
+    E.Norm: lambda node, args: (sympy.sqrt(sympy.Trace(args[0].T * args[0]))
+                                if isinstance(args[0], sympy.MatrixExpr) else sympy.Abs(args[0])),
     E.Softmax: _refuse("softmax"),
     E.LogSumExp: _refuse("logsumexp"),
     E.PartialTrace: _refuse("a partial trace"),
@@ -87,6 +88,13 @@ def to_sympy(e: E.Expr) -> sympy.Basic:
         elif isinstance(node, E.Differential):
             raise UnsupportedError("a differential has no SymPy counterpart")
         else:
-            value = SYMPY[type(node)](node, [memo[c] for c in node.children])
+            try:
+                value = SYMPY[type(node)](node, [memo[c] for c in node.children])
+            except UnsupportedError:
+                raise
+            except (ValueError, TypeError, AttributeError, ArithmeticError) as error:
+                # e.g. SymPy refuses the inverse of a zero matrix outright
+                raise UnsupportedError(f"SymPy cannot represent this {type(node).__name__.lower()}: "
+                                       f"{error}") from error
         memo[node] = _scalar(value) if node.is_scalar else value
     return memo[e]

@@ -19,6 +19,7 @@ from collections.abc import Callable
 import sympy
 
 from .. import expr as E
+from ..errors import UnsupportedError
 from ..functions import FUNCTIONS
 
 _HELPERS = {
@@ -236,7 +237,12 @@ class _Emitter:
 
         class Fill(ast.NodeTransformer):
             def visit_Name(inner, node):
-                return self.dims[sympy.Symbol(node.id, positive=True, integer=True)]
+                symbol = sympy.Symbol(node.id, positive=True, integer=True)
+                if symbol not in self.dims:
+                    raise UnsupportedError(f"the size {node.id} is fixed by no input, so the "
+                                           "generated code cannot know it",
+                                           hint=f"declare a variable with a dimension {node.id}")
+                return self.dims[symbol]
         return Fill().visit(tree)
 
     def bind(self, e: E.Expr, name: str) -> None:
