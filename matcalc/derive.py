@@ -177,6 +177,11 @@ def derive(program: ResolvedProgram, wrt: list[str], of: str | None = None, orde
     """The derivative of ``of`` (default: the last definition) with respect to ``wrt``. An error
     that concerns no narrower part of the source points at the differentiated definition."""
     output = _output(program, of)
+    if program.unsized_identities:
+        raise ShapeError("nothing in the program fixes the size of I", program.unsized_identities[0],
+                         hint="the generated code learns sizes from the variables: use I with a "
+                              "declared variable of its size (e.g. c I + A with A in R^(3,3))",
+                         source=program.source)
     try:
         derivative = _derive(program, output, wrt, order, record_steps)
     except MatcalcError as err:

@@ -821,10 +821,10 @@ class _Resolver:
 
     def visit_Norm(self, node: s.Norm) -> _Visit:
         t = yield node.operand
+        self.settle(t)   # ‖c‖ of an undeclared scalar-named c is |c|
         if self.is_scalar(t):
             value = None if t.value is None else abs(t.value)
             return Typed(t.shape, (t,), lambda x: E.elementwise("abs", x), node.span, value=value)
-        self.settle(t)
         return Typed(_scalar_shape(), (t,), E.norm, node.span)
 
     def visit_Abs(self, node: s.Abs) -> _Visit:

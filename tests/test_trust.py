@@ -266,3 +266,15 @@ def test_division_by_something_zero_everywhere_is_refused(source, wrt):
     with pytest.raises(matcalc.UnsupportedError) as info:
         matcalc.derive(source, wrt)
     assert info.value.line is not None
+
+
+def test_an_identity_whose_size_nothing_fixes_is_refused_at_the_I():
+    with pytest.raises(matcalc.ShapeError) as info:
+        matcalc.derive("x in R^3; A in R^(3,3); c in R\nf = c I", "c")
+    assert (info.value.line, info.value.column) == (2, 7)
+
+
+def test_the_norm_of_an_undeclared_scalar_name_is_its_absolute_value():
+    d = matcalc.derive("E = norm(c)", "c")
+    assert d.compile()(c=-2.0) == pytest.approx(-1.0)
+    d.to_sympy()
