@@ -90,12 +90,31 @@ def peel(G: E.Expr, L: E.Expr, D: E.Expr) -> list[tuple[E.Expr, E.Expr]]:
 
 def pull_back(G: E.Expr, L: E.Expr, D: E.Expr) -> E.Expr:
     """``G′`` with ``G : L = G′ : D`` for an expression L linear in the differential D."""
-    found: list[E.Expr] = []
-    pending = [(G, L)]
-    while pending:   # a worklist, not recursion: differentials can be thousands of levels deep
-        g, node = pending.pop()
-        if node is D:
-            found.append(g)
-        else:
-            pending.extend(peel(g, node, D))
-    return E.add(*reversed(found)) if found else E.zero(D.shape)
+    return pull_back_all(G, L, [D])[D]
+
+
+def pull_back_all(G: E.Expr, L: E.Expr, Ds: list[E.Expr]) -> dict[E.Expr, E.Expr]:
+    """``G : L = Σ G_D : D`` for every differential D in ``Ds`` at once: symbolic reverse mode over
+    the DAG of L — each node's cotangent is complete before it moves to the node's children (parents
+    first), so a node shared by many paths is visited once and the pass is linear in L."""
+    targets = frozenset(Ds)
+    inside: dict[E.Expr, bool] = {}   # contains a target; definitions are opaque (they hold none)
+    for n in E.walk(L, into_refs=False):
+        inside[n] = n in targets or (not isinstance(n, E.Ref) and any(inside[c] for c in n.children))
+    live = [n for n, has in inside.items() if has]
+    cotangents: dict[E.Expr, list[E.Expr]] = {L: [G]} if live else {}
+    for node in reversed(live):   # walk lists children before parents
+        parts = cotangents.pop(node, None)
+        if parts is None:
+            continue
+        g = parts[0] if len(parts) == 1 else E.add(*parts)
+        if node in targets:
+            cotangents[node] = [g]
+            continue
+        rule = ADJOINTS.get(type(node))
+        slots = [j for j, c in enumerate(node.children) if inside[c]]
+        if rule is None or (not isinstance(node, E.Add) and len(slots) != 1):
+            raise AssertionError(f"{type(node).__name__} is not linear in the differential")
+        for j in dict.fromkeys(slots):
+            cotangents.setdefault(node.children[j], []).append(rule.cotangent(g, node, j))
+    return {D: (E.add(*cotangents[D]) if D in cotangents else E.zero(D.shape)) for D in Ds}

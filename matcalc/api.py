@@ -29,8 +29,11 @@ np = lazy_import("numpy", __name__, "np")   # only compiled functions and check(
 
 @dataclass(frozen=True)
 class Options:
-    """How a derivation is carried out; frozen so it can be shared and cached safely."""
-    record_steps: bool = True
+    """How a derivation is carried out; frozen so it can be shared and cached safely.
+
+    ``record_steps``: record the derivation while deriving; otherwise (the default) it is recorded
+    on first use of ``steps`` / ``steps_text()``, so results that nobody reads cost nothing."""
+    record_steps: bool = False
 
 
 def _layout(shape: tuple) -> tuple[str, ...]:
@@ -228,8 +231,10 @@ def _tuple(parts) -> str:
 class Derivation:
     """The derivative(s) of one program: closed form, derivation, LaTeX, NumPy code and checks."""
 
-    def __init__(self, derivative: Derivative, as_dict: bool = False) -> None:
+    def __init__(self, derivative: Derivative, record: Callable[[], Derivative] | None = None,
+                 as_dict: bool = False) -> None:
         self._d = derivative
+        self._record = record   # derives again with the steps recorded, when they were not
         self._as_dict = as_dict or len(derivative.wrt) > 1   # wrt given as a list
         self.source = derivative.program.source
         self.of = derivative.of.name
@@ -323,16 +328,22 @@ class Derivation:
             return lines[0]
         return "\\begin{aligned}\n" + " \\\\\n".join("& " + line for line in lines) + "\n\\end{aligned}"
 
+    @cached_property
+    def _recorded(self) -> Derivative:
+        if self._d.steps is not None or self._record is None:
+            return self._d
+        return self._record()
+
     @property
     def steps(self) -> list[str]:
         """The derivation with differentials, one LaTeX line per substitution or adjoint move."""
         printer = Printer(LATEX, self._names)
-        return [f"{printer(s.lhs)} = {printer(s.rhs)} \\qquad {_rule_latex(s)}" for s in self._d.steps]
+        return [f"{printer(s.lhs)} = {printer(s.rhs)} \\qquad {_rule_latex(s)}" for s in self._recorded.steps]
 
     def steps_text(self) -> list[str]:
         """The derivation as readable Unicode lines."""
         printer = Printer(TEXT, self._names)
-        return [f"{printer(s.lhs)} = {printer(s.rhs)}    [{_rule_text(s)}]" for s in self._d.steps]
+        return [f"{printer(s.lhs)} = {printer(s.rhs)}    [{_rule_text(s)}]" for s in self._recorded.steps]
 
     def to_sympy(self):
         """The results as SymPy matrix expressions (definitions expanded): one expression, or a
@@ -452,7 +463,8 @@ def derive(source: str, wrt: str | list[str], *, of: str | None = None, order: i
     if not names:
         raise MatcalcError("name at least one variable to differentiate with respect to")
     program = resolve(parse(source))
-    return Derivation(_derive(program, names, of=of, order=order, record_steps=options.record_steps),
+    derivative = _derive(program, names, of=of, order=order, record_steps=options.record_steps)
+    return Derivation(derivative, lambda: _derive(program, names, of=of, order=order, record_steps=True),
                       as_dict=not isinstance(wrt, str))
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import sympy
 
 from . import expr as E
-from .adjoint import ADJOINTS, AdjointRule, peel, pull_back
+from .adjoint import ADJOINTS, AdjointRule, peel, pull_back_all
 from .differential import differential, named_by_definition
 from .errors import MatcalcError, NameResolutionError, ShapeError, UnsupportedError
 from .jacobian import jacobian
@@ -46,7 +46,7 @@ class Derivative:
     order: int
     kind: str                                   # gradient, jacobian, derivative or hessian
     results: dict[str, E.Expr]
-    steps: list[Step] = field(default_factory=list)
+    steps: list[Step] | None = None               # None: not recorded
     gradient: E.Expr | None = None              # for a Hessian: the gradient it differentiates
 
 
@@ -99,10 +99,10 @@ def reverse_mode(of: E.Ref, wrt: list[E.Var], record: bool) -> tuple[dict[E.Var,
         if record:
             steps.append(Step("differential", E.differential(ref), L, ref.name))
             line = _substitute_in_line(line, ref, G, L, steps, d_out)
+        pulled = pull_back_all(G, L, [seeds[b] for b in boundaries])
         for b in boundaries:
-            D = seeds[b]
-            if E.contains(L, D):
-                contribution = pull_back(G, L, D)
+            contribution = pulled[seeds[b]]
+            if not isinstance(contribution, E.Zero):
                 cotangent[b] = E.add(cotangent[b], contribution) if b in cotangent else contribution
     return {x: simplify(cotangent.get(x, E.zero(x.shape))) for x in wrt}, steps
 
@@ -193,8 +193,9 @@ def derive(program: ResolvedProgram, wrt: list[str], of: str | None = None, orde
         if isinstance(ref.children[0], (E.Var, E.Ref)):
             aliases[ref] = aliases.get(ref.children[0], ref.children[0])
     if aliases:   # h = x: the result says x, not h
-        derivative.results = {name: simplify(E.substitute(e, aliases))
-                              for name, e in derivative.results.items()}
+        names = list(derivative.results)
+        inlined = E.substitute_all([derivative.results[n] for n in names], aliases)
+        derivative.results = {name: simplify(e) for name, e in zip(names, inlined)}
     return derivative
 
 
@@ -206,11 +207,11 @@ def _derive(program: ResolvedProgram, output: E.Ref, wrt: list[str], order: int,
     if order not in (1, 2):
         raise UnsupportedError(f"order={order}: only first derivatives and Hessians (order=2) are supported")
     if order == 2:
-        return _hessian(program, output, variables)
+        return _hessian(program, output, variables, record_steps)
     if output.is_scalar:
         gradients, steps = reverse_mode(output, variables, record_steps)
         return Derivative(program, output, variables, 1, "gradient",
-                          {x.name: g for x, g in gradients.items()}, steps)
+                          {x.name: g for x, g in gradients.items()}, steps if record_steps else None)
     results = {}
     for x in variables:
         _check_rank(output, x)
@@ -224,10 +225,11 @@ def _derive(program: ResolvedProgram, output: E.Ref, wrt: list[str], order: int,
             if (x.is_scalar or x.is_column) and not output.is_row:   # df = J dx
                 applied = E.Product((results[x.name], E.differential(x)), (), output.shape)
                 steps.append(Step("jacobian", E.differential(output), applied, x.name))
-    return Derivative(program, output, variables, 1, kind, results, steps)
+    return Derivative(program, output, variables, 1, kind, results, steps if record_steps else None)
 
 
-def _hessian(program: ResolvedProgram, output: E.Ref, variables: list[E.Var]) -> Derivative:
+def _hessian(program: ResolvedProgram, output: E.Ref, variables: list[E.Var],
+             record_steps: bool) -> Derivative:
     if len(variables) != 1:
         raise UnsupportedError("a Hessian is taken with respect to one variable",
                                hint="call derive once per variable")
@@ -243,14 +245,15 @@ def _hessian(program: ResolvedProgram, output: E.Ref, variables: list[E.Var]) ->
     # simplify only the finished Hessian.
     plain = E.var(x.name, x.shape)
     back = {plain: x}
-    gradients, steps = reverse_mode(E.substitute(output, {x: plain}), [plain], record=True)
+    gradients, steps = reverse_mode(E.substitute(output, {x: plain}), [plain], record_steps)
     gradient = gradients[plain]
     hessian = simplify(E.substitute(forward_derivative(gradient, plain), back))
-    again = differential(gradient, {plain: E.differential(plain)})
-    steps.append(Step("gradient again", E.differential(gradient), simplify(E.substitute(again, back))))
-    steps = [Step(st.rule, E.substitute(st.lhs, back), E.substitute(st.rhs, back), st.subject,
-                  st.identities) for st in steps]
-    return Derivative(program, output, [x], 2, "hessian", {x.name: hessian}, steps,
+    if record_steps:
+        again = differential(gradient, {plain: E.differential(plain)})
+        steps.append(Step("gradient again", E.differential(gradient), simplify(E.substitute(again, back))))
+        steps = [Step(st.rule, E.substitute(st.lhs, back), E.substitute(st.rhs, back), st.subject,
+                      st.identities) for st in steps]
+    return Derivative(program, output, [x], 2, "hessian", {x.name: hessian}, steps if record_steps else None,
                       simplify(E.substitute(gradient, back)))
 
 

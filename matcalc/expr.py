@@ -690,12 +690,21 @@ def walk_all(roots: Iterable[Expr], into_refs: bool = True) -> list[Expr]:
 def substitute(e: Expr, mapping: dict[Expr, Expr], into_refs: bool = True) -> Expr:
     """``e`` with every node in ``mapping`` replaced, rebuilt through the smart constructors;
     with ``into_refs=False`` definitions are left as they are (and not walked)."""
+    return substitute_all((e,), mapping, into_refs)[0]
+
+
+def substitute_all(roots: Iterable[Expr], mapping: dict[Expr, Expr], into_refs: bool = True) -> list[Expr]:
+    """``substitute`` of several roots in one pass: what they share is rebuilt once. A node whose
+    children are unchanged is kept as it is."""
+    roots = list(roots)
     memo: dict[Expr, Expr] = {}
-    for node in walk(e, into_refs):
+    for node in walk_all(roots, into_refs):
         if node in mapping:
             memo[node] = mapping[node]
         elif node.children and (into_refs or not isinstance(node, Ref)):
-            memo[node] = node.rebuild(memo[c] for c in node.children)
+            children = [memo[c] for c in node.children]
+            same = all(new is old for new, old in zip(children, node.children))
+            memo[node] = node if same else node.rebuild(children)
         else:
             memo[node] = node
-    return memo[e]
+    return [memo[e] for e in roots]

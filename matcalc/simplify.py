@@ -269,10 +269,17 @@ def factor_common(e: E.Expr) -> E.Expr:
             for i in members:
                 scalars, chain = _chain(e.children[i])
                 rests.append(E.mul(*scalars, *(chain[:-1] if side == -1 else chain[1:])))
-            inner = E.add(*rests)
+            inner = E.add(*sorted(rests, key=_reading_order))
             pulled = E.mul(inner, factor) if side == -1 else E.mul(factor, inner)
             return E.add(pulled, *(t for i, t in enumerate(e.children) if i not in members))
     return e
+
+
+def _reading_order(term: E.Expr) -> tuple:
+    """Terms of a pulled-out sum in one order whatever order they arrived in, untransposed first:
+    (A + Aᵀ) x, never sometimes (Aᵀ + A) x."""
+    _, chain = _chain(term)
+    return (sum(isinstance(f, E.Transpose) for f in chain), key(term))
 
 
 # ── products ──────────────────────────────────────────────────────────────────────────────────
