@@ -100,11 +100,20 @@ class MatcalcError(ValueError):
         else:
             width = len(src_line) - column + 1
         width = max(1, min(width, len(src_line) - column + 1))
+        if len(src_line) > _SHOWN:   # a window around the caret, not a line of a megabyte
+            start = max(0, min(column - 1 - _SHOWN // 2, len(src_line) - _SHOWN))
+            src_line = ("…" if start else "") + src_line[start:start + _SHOWN] + \
+                ("…" if start + _SHOWN < len(src_line) else "")
+            column = column - start + (1 if start else 0)
+            width = min(width, _SHOWN)
         caret = " " * (column - 1) + "^" + "~" * (width - 1)
         return f"{head}\n    {src_line}\n    {caret}"
 
     def __str__(self) -> str:
         return self.format()
+
+
+_SHOWN = 120   # characters of a long source line shown around the caret
 
 
 class ParseError(MatcalcError):

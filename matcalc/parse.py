@@ -252,6 +252,25 @@ def _describe_expected(expected) -> str:
     return ", ".join(names[:6])
 
 
+# Programs longer than this (comments aside) are refused before parsing: reading 1 MB would take
+# Lark about 15 s, and no derivation that long is readable. About 10,000 short statements.
+MAX_PROGRAM_CHARACTERS = 200_000
+
+
+def _refuse_too_long(source: str, lines: list[str]) -> None:
+    """A ParseError at the first character past the limit, counting text outside comments."""
+    counted = 0
+    for row, line in enumerate(lines, start=1):
+        code = line.split("#", 1)[0]
+        if counted + len(code) > MAX_PROGRAM_CHARACTERS:
+            column = MAX_PROGRAM_CHARACTERS - counted + 1
+            raise ParseError(f"the program is longer than matcalc reads ({MAX_PROGRAM_CHARACTERS:,} "
+                             "characters outside comments)", Span(row, column, row, column + 1),
+                             hint="differentiate a smaller program, or split it into parts",
+                             source=source)
+        counted += len(code) + 1
+
+
 def parse(source: str) -> s.Program:
     """Parse program text into a surface ``Program``; raises ``ParseError`` with a caret.
 
@@ -260,6 +279,7 @@ def parse(source: str) -> s.Program:
     source = normalize_newlines(source)
     lines = source_lines(source)
     end = Span(len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 2)
+    _refuse_too_long(source, lines)
     try:
         statements = _ToSyntax().transform(_parser().parse(source))
     except UnexpectedCharacters as err:

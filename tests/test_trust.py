@@ -278,3 +278,30 @@ def test_the_norm_of_an_undeclared_scalar_name_is_its_absolute_value():
     d = matcalc.derive("E = norm(c)", "c")
     assert d.compile()(c=-2.0) == pytest.approx(-1.0)
     d.to_sympy()
+
+
+# ── bounded work: derive or refuse, never hang ───────────────────────────────────────────────
+
+def test_a_megabyte_of_program_is_refused_before_parsing():
+    source = "x in R^3; f = sum(" + "+".join(["x"] * 300_000) + ")"
+    with pytest.raises(matcalc.ParseError) as info:
+        matcalc.derive(source, "x")
+    assert info.value.line == 1 and len(str(info.value)) < 600   # the caret line is a window
+
+
+def test_comments_do_not_count_towards_the_length_limit():
+    source = "x in R^3; f = x'x\n" + ("# " + "a" * 1000 + "\n") * 300
+    assert str(matcalc.derive(source, "x")).splitlines()[0] == "∂f/∂x = 2 x"
+
+
+def test_a_program_past_the_operation_limit_is_refused_with_a_position():
+    source = "x in R^3; f = sum(" + "σ(" * 6000 + "x" + ")" * 6000 + ")"
+    with pytest.raises(matcalc.UnsupportedError) as info:
+        matcalc.derive(source, "x")
+    assert (info.value.line, info.value.column) == (1, 11)
+
+
+def test_the_hessian_of_a_very_deep_composition_is_refused():
+    source = "x in R^3; f = sum(" + "σ(" * 100 + "x" + ")" * 100 + ")"
+    with pytest.raises(matcalc.UnsupportedError, match="depth"):
+        matcalc.derive(source, "x", order=2)
