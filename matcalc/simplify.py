@@ -706,10 +706,11 @@ def factor_scalars(e: E.Expr) -> E.Expr:
         return factor_scalar(e)
     if isinstance(e, E.Product):
         scalars, chain = _chain(e)
-        if len(scalars) > 1 and any(isinstance(f, E.Add) for f in scalars):
+        symbolic = [f for f in scalars if not isinstance(f, E.Const)]
+        if len(symbolic) > 1 and any(isinstance(f, E.Add) for f in symbolic):   # not just 2 (a + b)
             together = E.Product(tuple(scalars), (), E.SCALAR)
             factored = factor_scalar(together)
-            if factored is not together:
+            if len(E.walk(factored)) < len(E.walk(together)):   # strictly smaller, so it settles
                 return E.mul(factored, *chain)
     return e
 

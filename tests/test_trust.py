@@ -305,3 +305,15 @@ def test_the_hessian_of_a_very_deep_composition_is_refused():
     source = "x in R^3; f = sum(" + "σ(" * 100 + "x" + ")" * 100 + ")"
     with pytest.raises(matcalc.UnsupportedError, match="depth"):
         matcalc.derive(source, "x", order=2)
+
+
+def test_many_scalar_coefficients_settle():
+    # f = Σ cᵢ (xᵀx or sum(sin x)): the coefficient sums are collected once, not reordered forever
+    n = 40
+    terms = [f"c{i} x'x" if i % 2 == 0 else f"c{i} sum(sin(x))" for i in range(n)]
+    source = "x in R^5\n" + "\n".join(f"c{i} in R" for i in range(n)) + "\nf = " + " + ".join(terms)
+    d = matcalc.derive(source, "x")
+    c = np.arange(n) / n
+    x = rng.standard_normal(5)
+    want = 2 * c[0::2].sum() * x + c[1::2].sum() * np.cos(x)
+    np.testing.assert_allclose(d.compile()(x=x, **{f"c{i}": c[i] for i in range(n)}), want)
