@@ -120,19 +120,52 @@ def split_coefficient(e: E.Expr) -> tuple[sympy.Expr, E.Expr]:
     return sympy.Integer(1), e
 
 
+_symmetric: "weakref.WeakKeyDictionary[E.Expr, bool]" = weakref.WeakKeyDictionary()
+
+
 def is_symmetric(e: E.Expr) -> bool:
+    """Whether e is symmetric by its structure (and declared domains): S, I, Diag(a), BᵀSB, S⁻¹,
+    sums and Hadamard products of such. Worked out children first on an explicit stack, cached."""
+    stack = [e]
+    while stack:
+        node = stack[-1]
+        if node in _symmetric:
+            stack.pop()
+            continue
+        pending = [c for c in _symmetry_depends_on(node) if c not in _symmetric]
+        if pending:
+            stack.extend(pending)
+        else:
+            _symmetric[node] = _symmetric_here(node)
+            stack.pop()
+    return _symmetric[e]
+
+
+def _symmetry_depends_on(e: E.Expr) -> list[E.Expr]:
+    if isinstance(e, (E.Inverse, E.Elementwise, E.Power)):
+        return [e.children[0]]
+    if isinstance(e, (E.Add, E.Hadamard, E.Kron)):
+        return list(e.children)
+    if isinstance(e, E.Product):
+        chain = [c for c in e.children if not c.is_scalar]
+        return [chain[len(chain) // 2]] if len(chain) % 2 else []
+    return []
+
+
+def _symmetric_here(e: E.Expr) -> bool:
+    """One node, its children's answers already known."""
     if isinstance(e, E.Var):
         return e.domain in _SYMMETRIC_DOMAINS and e.shape[0] == e.shape[1]
     if isinstance(e, (E.Identity, E.DiagMat)):
         return True
     if isinstance(e, (E.Inverse, E.Elementwise, E.Power)):
-        return e.shape[0] == e.shape[1] and is_symmetric(e.children[0])
+        return e.shape[0] == e.shape[1] and _symmetric[e.children[0]]
     if isinstance(e, (E.Add, E.Hadamard, E.Kron)):
-        return all(is_symmetric(c) for c in e.children)
+        return all(_symmetric[c] for c in e.children)
     if isinstance(e, E.Product):   # Bᵀ S B: the chain reads the same transposed
         chain = [c for c in e.children if not c.is_scalar]
         n = len(chain)
-        return all(chain[i] is E.transpose(chain[n - 1 - i]) or (2 * i == n - 1 and is_symmetric(chain[i]))
+        return all(chain[i] is E.transpose(chain[n - 1 - i]) or (2 * i == n - 1 and _symmetric[chain[i]])
                    for i in range((n + 1) // 2))
     return False
 
