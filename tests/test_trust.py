@@ -317,3 +317,12 @@ def test_many_scalar_coefficients_settle():
     x = rng.standard_normal(5)
     want = 2 * c[0::2].sum() * x + c[1::2].sum() * np.cos(x)
     np.testing.assert_allclose(d.compile()(x=x, **{f"c{i}": c[i] for i in range(n)}), want)
+
+
+def test_determinant_of_a_power_needs_one_inverse_of_the_base():
+    # ∂ det(X³)/∂X = 3 det(X)³ X⁻ᵀ — not three inverses of X³, whose condition number is cubed
+    d = matcalc.derive("X in R^(4,4); f = det(X^3)", "X")
+    assert str(d).splitlines()[0] == "∂f/∂X = 3 det(X)³ X⁻ᵀ"
+    X = np.eye(4) * 2 + 0.3 * rng.standard_normal((4, 4))
+    np.testing.assert_allclose(d.compile()(X=X), 3 * np.linalg.det(X) ** 3 * np.linalg.inv(X).T,
+                               rtol=1e-10)

@@ -74,11 +74,14 @@ CASES = [
     case("det/X (49)", SQUARE + "f = det(X)", "X", "det(X) X⁻ᵀ"),
     case("det/AXB (51)", SQUARE + "f = det(A X B)", "X"),
     case("det/logdet (57)", SQUARE + "f = logdet(X)", "X", "X⁻ᵀ"),
-    case("det/logdet XtX (55)", SQUARE + "f = logdet(X' X)", "X", "2 X inv(X' X)"),
+    case("det/logdet XtX (55)", "X in R^(n,m); f = logdet(X' X)", "X", "2 X inv(X' X)"),
+    case("det/logdet XtX square", SQUARE + "f = logdet(X' X)", "X", "2 X⁻ᵀ"),   # det of a product
     case("det/X3 (53)", SQUARE + "f = det(X^3)", "X"),
     case("det/Xinv", SQUARE + "f = det(X⁻¹)", "X"),
-    case("det/XtAX (54)", "X in R^(n,n); A in Sym(n); f = det(X' A X)", "X",
+    case("det/XtAX (54)", "X in R^(n,m); A in Sym(n); f = det(X' A X)", "X",
          "2 det(X' A X) A X inv(X' A X)"),
+    case("det/XtAX square", "X in R^(n,n); A in Sym(n); f = det(X' A X)", "X",
+         "2 det(A) det(X)² X⁻ᵀ"),
     case("det/logdet SPD", "S in SPD(n); f = logdet(S)", "S", "S⁻¹"),
     case("det/logdet kron", "A in R^(m,m); X in R^(n,n); f = logdet(A ⊗ X)", "X"),   # m X⁻ᵀ
     # ── Inverses (§2.2) ───────────────────────────────────────────────────────────────────────
