@@ -3,8 +3,12 @@
 Inside the generated function every value is two-dimensional (columns n×1, rows 1×n), so ``@``,
 ``.T`` and broadcasting mean what the IR means; inputs are reshaped on entry and results on
 return to the documented layout (column vectors 1-D, scalars floats, derivatives Sf + Sx).
-Shared subexpressions and definitions are computed once; Diag(a)·B is broadcasting, never an n×n
-matrix; chains of three or more matrices use ``np.linalg.multi_dot``; sigmoid, softplus, softmax,
+Shared subexpressions and definitions are computed once — also what only the code shows shared,
+such as inv(X) inside inv(X).T (a pass over the generated AST, ``optimise``, which also drops dead
+assignments and turns an inverse used only in products into ``np.linalg.solve``); Diag(a)·B is
+broadcasting, never an n×n matrix; chains of three or more matrices are parenthesised at generation
+by the matrix-chain DP when their sizes are concrete, else use ``np.linalg.multi_dot``; arrays keep
+their floating type (constants are Python floats, weak scalars); sigmoid, softplus, softmax,
 logsumexp, log∘softmax and log∘σ use their overflow-free forms.
 """
 from __future__ import annotations
@@ -34,7 +38,12 @@ def _logsumexp(z):
     return m + np.log(np.sum(np.exp(z - m)))
 ''',
 }
-_RESERVED = {"np", "float", "dict"} | set(_HELPERS)
+_HELPERS["_array"] = '''
+def _array(x):
+    x = np.asarray(x)
+    return x if x.dtype.kind == "f" else x.astype(float)
+'''
+_RESERVED = {"np", "float", "dict", "_dtype"} | set(_HELPERS)
 
 
 @dataclass(frozen=True)
@@ -156,6 +165,8 @@ class _Emitter:
         self.helpers: set[str] = set()
         self.statements: list[ast.stmt] = []
         self.temporaries: set[str] = set()        # names made only to bound the nesting
+        self.dtype_used = False                   # np.eye / zeros / full need ``_dtype``
+        self.inverses = False                     # some np.linalg.inv was emitted
         self._codes: dict[E.Expr, ast.expr] = {}   # each node's code, built once
         self._depths: dict[int, tuple[int, ast.AST]] = {}
         for name, v in variables.items():
@@ -330,16 +341,55 @@ def _chain(em: _Emitter, chain: list[E.Expr]) -> ast.expr:
         if middle is not None:
             work.extend([("split",), ("chain", middle + 1, hi), ("chain", lo, middle + 1)])
             continue
-        values.append(_matmul([em.code(f) for f in chain[lo:hi]]))
+        values.append(_matmul([em.code(f) for f in chain[lo:hi]], _sizes(chain[lo:hi])))
     return values[0]
 
 
-def _matmul(groups: list[ast.expr]) -> ast.expr:
+FIXED_ORDER_FACTORS = 16   # longer chains with known sizes still go to multi_dot (the DP is cubic)
+
+
+def _sizes(chain: list[E.Expr]) -> list[int] | None:
+    """p₀ … pₖ for factors of shapes p₀×p₁, p₁×p₂ …, when every one is a concrete integer (and
+    the chain is short enough for its order to be fixed here)."""
+    if len(chain) > FIXED_ORDER_FACTORS:
+        return None
+    dims = [chain[0].shape[0], *(f.shape[1] for f in chain)]
+    if all(type(d) is int or getattr(d, "is_Integer", False) for d in dims):
+        return [int(d) for d in dims]
+    return None
+
+
+def _chain_order(p: list[int]) -> list[list[int]]:
+    """The matrix-chain dynamic programme: split[i][j] is where the cheapest product of factors
+    i…j splits (cost Σ pᵢ pₖ₊₁ pⱼ₊₁ flops; ties to the leftmost split)."""
+    k = len(p) - 1
+    cost = [[0] * k for _ in range(k)]
+    split = [[0] * k for _ in range(k)]
+    for length in range(2, k + 1):
+        for i in range(k - length + 1):
+            j = i + length - 1
+            cost[i][j], split[i][j] = min((cost[i][m] + cost[m + 1][j] + p[i] * p[m + 1] * p[j + 1], m)
+                                          for m in range(i, j))
+    return split
+
+
+def _matmul(groups: list[ast.expr], sizes: list[int] | None = None) -> ast.expr:
+    """The product of ``groups``: ``@`` for two, for more the order the chain DP fixes now when
+    ``sizes`` are known, else ``np.linalg.multi_dot`` (which works it out on every call)."""
     if len(groups) == 1:
         return groups[0]
     if len(groups) == 2:
         return _binop(groups[0], ast.MatMult(), groups[1])
-    return _call("np.linalg.multi_dot", ast.List(elts=groups, ctx=ast.Load()))
+    if sizes is None:
+        return _call("np.linalg.multi_dot", ast.List(elts=groups, ctx=ast.Load()))
+    split = _chain_order(sizes)
+
+    def product(i: int, j: int) -> ast.expr:   # nests no deeper than the chain is long
+        if i == j:
+            return groups[i]
+        m = split[i][j]
+        return _binop(product(i, m), ast.MatMult(), product(m + 1, j))
+    return product(0, len(groups) - 1)
 
 
 def _column(em: _Emitter, v: E.Expr) -> ast.expr:
@@ -444,12 +494,24 @@ def _partial_trace(em: _Emitter, e: E.PartialTrace) -> ast.expr:
 def _zero(em: _Emitter, e: E.Zero) -> ast.expr:
     if e.is_scalar:
         return ast.Constant(0.0)
-    return _call("np.zeros", ast.Tuple(elts=[em.dim(d) for d in e.shape], ctx=ast.Load()))
+    em.dtype_used = True
+    return _call("np.zeros", ast.Tuple(elts=[em.dim(d) for d in e.shape], ctx=ast.Load()), dtype=_name("_dtype"))
 
 
 def _broadcast(em: _Emitter, e: E.Broadcast) -> ast.expr:
     shape = ast.Tuple(elts=[em.dim(d) for d in e.shape], ctx=ast.Load())
-    return _call("np.full", shape, em.code(e.children[0]))
+    em.dtype_used = True
+    return _call("np.full", shape, em.code(e.children[0]), dtype=_name("_dtype"))
+
+
+def _inverse(em: _Emitter, e: E.Inverse) -> ast.expr:
+    em.inverses = True   # worth looking for solves
+    return _call("np.linalg.inv", em.code(e.children[0]))
+
+
+def _identity(em: _Emitter, e: E.Identity) -> ast.expr:
+    em.dtype_used = True
+    return _call("np.eye", em.dim(e.shape[0]), dtype=_name("_dtype"))
 
 
 def _const_code(em: _Emitter, e: E.Const) -> ast.expr:
@@ -460,7 +522,7 @@ def _const_code(em: _Emitter, e: E.Const) -> ast.expr:
 
 CODE: dict[type, Callable[[_Emitter, E.Expr], ast.expr]] = {
     E.Const: _const_code,
-    E.Identity: lambda em, e: _call("np.eye", em.dim(e.shape[0])),
+    E.Identity: lambda em, e: _identity(em, e),
     E.Zero: _zero,
     E.Broadcast: _broadcast,
     E.Ref: lambda em, e: em.code(e.children[0]),
@@ -470,7 +532,7 @@ CODE: dict[type, Callable[[_Emitter, E.Expr], ast.expr]] = {
     E.Transpose: lambda em, e: _attr(em.code(e.children[0]), "T"),
     E.Elementwise: _elementwise,
     E.Power: _power,
-    E.Inverse: _np_unary("np.linalg.inv"),
+    E.Inverse: lambda em, e: _inverse(em, e),
     E.Det: _np_unary("np.linalg.det"),
     E.LogDet: lambda em, e: ast.Subscript(value=_call("np.linalg.slogdet", em.code(e.children[0])),
                                           slice=ast.Constant(1), ctx=ast.Load()),
@@ -495,13 +557,17 @@ def _shared(outputs: list[E.Expr]) -> list[E.Expr]:
                             for child in node.children)
     uses.update(outputs)   # a result that is also part of another result is computed once
     return [n for n in order if isinstance(n, E.Ref) or
-            (n.children and uses[n] >= 2 and not isinstance(n, (E.Transpose, E.Broadcast)))]
+            (n.children and uses[n] >= 2 and not isinstance(n, (E.Transpose, E.Broadcast, E.Inverse)))]
 
 
 def _input(name: str, v: E.Var) -> ast.expr:
-    array = _call("np.asarray", _name(name), dtype=_name("float"))
+    """An argument as an array of its own floating type (float32 stays float32; integers and
+    booleans become float64); a scalar as a Python float, which NumPy treats as a weak scalar
+    (it never upcasts a float32 array)."""
     if v.is_scalar:   # accepts 2.0, np.float64, or any size-1 array such as ℝ^1 values
+        array = _call("np.asarray", _name(name), dtype=_name("float"))
         return _call("float", _call(_attr(array, "reshape"), ast.Tuple(elts=[], ctx=ast.Load())))
+    array = _call("_array", _name(name))
     if v.is_column:
         return _call(_attr(array, "reshape"), _const(-1), ast.Constant(1))
     if v.is_row:
@@ -549,39 +615,51 @@ def _bind_dimensions(variables: dict[str, E.Var], params: dict[str, str],
 
 
 def generate(variables: dict[str, E.Var], outputs: list[Output], function_name: str,
-             docstring: str, as_dict: bool, names: dict[E.Expr, str]
+             docstring: str, as_dict: bool, names: dict[E.Expr, str], value: Output | None = None
              ) -> tuple[ast.FunctionDef, set[str], dict[str, str]]:
     """One function computing every output; returns it, the helpers it needs and its parameter
-    names. ``names`` are the printed names of shared subexpressions, reused for temporaries."""
+    names. ``names`` are the printed names of shared subexpressions, reused for temporaries.
+    With ``value``, the function returns ``(value, derivative)`` from one pass: what the two
+    share is computed once."""
     dims: dict[sympy.Symbol, ast.expr] = {}
     emitter = _Emitter(variables, dims)
     params = {name: emitter.ids[v] for name, v in variables.items()}
     _bind_dimensions(variables, params, dims)
+    emitter.helpers.add("_array")
     body: list[ast.stmt] = [ast.Expr(ast.Constant(docstring))]
     for name, v in variables.items():
         body.append(ast.Assign(targets=[ast.Name(id=params[name], ctx=ast.Store())],
                                value=_input(params[name], v), lineno=0))
-    for node in _shared([o.expr for o in outputs]):
+    everything = ([value] if value is not None else []) + list(outputs)
+    for node in _shared([o.expr for o in everything]):
         if node not in emitter.ids:
             emitter.bind(node, node.name if isinstance(node, E.Ref) else names.get(node, "t"))
     results = []
-    for out in outputs:
-        value = emitter.code(out.expr)
+    for out in everything:
+        code = emitter.code(out.expr)
         if any(a in ("rows", "cols") for a in out.layout) and out.layout != ("rows", "cols"):
             emitter.statements.append(ast.Assign(targets=[ast.Name(id="_r", ctx=ast.Store())],
-                                                 value=value, lineno=0))
-            value = _name("_r")
-        results.append(_reshape(value, out.layout))
-        if len(outputs) > 1:
+                                                 value=code, lineno=0))
+            code = _name("_r")
+        results.append(_reshape(code, out.layout))
+        if len(everything) > 1:
             emitter.statements.append(ast.Assign(targets=[ast.Name(id=f"_out{len(results)}", ctx=ast.Store())],
                                                  value=results[-1], lineno=0))
             results[-1] = _name(f"_out{len(results)}")
-    body.extend(_without_dead_temporaries(emitter.statements, emitter.temporaries))
+    derivatives = results[1:] if value is not None else results
     if as_dict:
-        returned = ast.Dict(keys=[ast.Constant(o.key) for o in outputs], values=results)
+        returned: ast.expr = ast.Dict(keys=[ast.Constant(o.key) for o in outputs], values=derivatives)
     else:
-        returned = results[0]
-    body.append(ast.Return(value=returned))
+        returned = derivatives[0]
+    if value is not None:
+        returned = ast.Tuple(elts=[results[0], returned], ctx=ast.Load())
+    prelude = []
+    if emitter.dtype_used:   # np.eye, np.zeros, np.full in the inputs' floating type
+        arrays = [_name(params[n]) for n, v in variables.items() if not v.is_scalar]
+        dtype = _call("np.result_type", *arrays) if arrays else _name("float")
+        prelude.append(ast.Assign(targets=[ast.Name(id="_dtype", ctx=ast.Store())], value=dtype, lineno=0))
+    body.extend(optimise([*prelude, *emitter.statements, ast.Return(value=returned, lineno=0)],
+                         emitter.taken, solves=emitter.inverses))
     args = ast.arguments(posonlyargs=[], args=[], vararg=None,
                          kwonlyargs=[ast.arg(arg=params[n]) for n in variables],
                          kw_defaults=[None] * len(variables), kwarg=None, defaults=[])
@@ -590,22 +668,279 @@ def generate(variables: dict[str, E.Var], outputs: list[Output], function_name: 
     return function, emitter.helpers, params
 
 
-def _without_dead_temporaries(statements: list[ast.stmt], temporaries: set[str]) -> list[ast.stmt]:
-    """Drop the nesting temporaries nothing reads (code built for a node a rule then did not use):
-    one backward pass, since a statement only reads names assigned before it."""
-    if not temporaries:
-        return statements
-    read: set[str] = set()
+# ── the generated function's body, optimised as code ──────────────────────────────────────────────
+# The IR names what it knows to be shared; what only the code shows shared (a node emitted inside
+# a transpose, a reciprocal written as a division, σ(z) read through log σ(z) = −log(1 + e⁻ᶻ)) is
+# found on the generated AST: dead assignments dropped, inverses used only in products turned into
+# solves, then every repeated subexpression computed once. All passes are linear in the code size.
+
+_INV = ("np", "linalg", "inv")
+
+
+def _is_np(node: ast.AST, path: tuple[str, ...]) -> bool:
+    """``node`` is the attribute chain np.a.b… spelled by ``path``."""
+    for part in reversed(path[1:]):
+        if not (isinstance(node, ast.Attribute) and node.attr == part):
+            return False
+        node = node.value
+    return isinstance(node, ast.Name) and node.id == path[0]
+
+
+def _inverse_of(node: ast.AST) -> tuple[ast.expr, bool] | None:
+    """(A, transposed) for ``np.linalg.inv(A)`` or ``np.linalg.inv(A).T``, else None."""
+    transposed = isinstance(node, ast.Attribute) and node.attr == "T"
+    if transposed:
+        node = node.value
+    if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords and _is_np(node.func, _INV):
+        return node.args[0], transposed
+    return None
+
+
+def _transposed(node: ast.expr) -> ast.expr:
+    if isinstance(node, ast.Attribute) and node.attr == "T":
+        return node.value
+    return _attr(node, "T")
+
+
+def _reads(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _target(statement: ast.stmt) -> str | None:
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and \
+            isinstance(statement.targets[0], ast.Name):
+        return statement.targets[0].id
+    return None
+
+
+def _live(statements: list[ast.stmt]) -> list[ast.stmt]:
+    """Without assignments nothing reads (generated expressions have no side effects): one
+    backward pass of liveness, so a chain of dead temporaries goes at once."""
+    live: set[str] = set()
     kept: list[ast.stmt] = []
     for statement in reversed(statements):
-        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and \
-                isinstance(statement.targets[0], ast.Name) and statement.targets[0].id in temporaries \
-                and statement.targets[0].id not in read:
-            continue
+        target = _target(statement)
+        if target is not None:
+            if target not in live:
+                continue
+            live.discard(target)
         kept.append(statement)
-        read.update(n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
+        live |= _reads(statement)
     kept.reverse()
     return kept
+
+
+class _Keys:
+    """Structural keys of expressions, interned to ints: equal code, equal key. A name's key
+    includes how often it was assigned before, so ``_r`` of one output is not ``_r`` of the next.
+    Keys are made children first, so a key's children always have smaller numbers."""
+
+    def __init__(self) -> None:
+        self.ids: dict[tuple, int] = {}
+        self.children: list[list[int]] = []
+        self.versions: Counter = Counter()
+
+    def key(self, node: ast.AST, memo: dict[int, int]) -> int:
+        known = memo.get(id(node))
+        if known is not None:
+            return known
+        if isinstance(node, ast.Name):
+            parts: tuple = ("Name", node.id, self.versions[node.id])
+            children: list[int] = []
+        elif isinstance(node, ast.Constant):
+            parts, children = ("Constant", type(node.value).__name__, repr(node.value)), []
+        else:
+            fields: list = [type(node).__name__]
+            children = []
+            for field in node._fields:
+                if field == "ctx":
+                    continue
+                value = getattr(node, field, None)
+                if isinstance(value, list):
+                    items = []
+                    for item in value:
+                        if isinstance(item, ast.AST):
+                            k = self.key(item, memo)
+                            children.append(k)
+                            items.append(k)
+                        else:
+                            items.append(item)
+                    fields.append(tuple(items))
+                elif isinstance(value, (ast.expr, ast.keyword)):
+                    k = self.key(value, memo)
+                    children.append(k)
+                    fields.append(k)
+                elif isinstance(value, ast.AST):
+                    fields.append(type(value).__name__)   # an operator
+                else:
+                    fields.append(value)
+            parts = tuple(fields)
+        number = self.ids.get(parts)
+        if number is None:
+            number = self.ids[parts] = len(self.children)
+            self.children.append(children)
+        memo[id(node)] = number
+        return number
+
+
+def _worth_sharing(node: ast.AST) -> bool:
+    """Work worth a temporary when it is repeated: calls and arithmetic (not a name, a constant,
+    a ``.T`` view or a negation)."""
+    return isinstance(node, (ast.Call, ast.BinOp))
+
+
+def _solves(statements: list[ast.stmt]) -> list[ast.stmt]:
+    """inv(A) B → solve(A, B), B inv(A) → solve(Aᵀ, Bᵀ)ᵀ (and with inv(A)ᵀ) where each inverse is
+    used at most twice and only as the first or last factor of a product; an inverse needed more
+    often, or on its own, is computed once instead (the sharing pass below sees to that)."""
+    uses: Counter = Counter()
+    in_product: Counter = Counter()
+
+    def key(a: ast.expr) -> str:
+        return ast.dump(a)
+
+    for statement in statements:
+        for node in ast.walk(statement):
+            inverse = _inverse_of(node) if isinstance(node, ast.Call) else None
+            if inverse is not None:
+                uses[key(inverse[0])] += 1
+            for operand in _product_ends(node):
+                inverse = _inverse_of(operand)
+                if inverse is not None:
+                    in_product[key(inverse[0])] += 1
+    eligible = {k for k, n in uses.items() if n <= 2 and in_product[k] == n}
+    if not eligible:
+        return statements
+
+    def solve(a: ast.expr, transposed: bool, rhs: ast.expr) -> ast.expr:
+        return _call("np.linalg.solve", _transposed(a) if transposed else a, rhs)
+
+    def rewrite(node: ast.AST):
+        if isinstance(node, list):
+            return [rewrite(item) for item in node]
+        if not isinstance(node, ast.AST) or isinstance(node, (ast.expr_context, ast.operator)):
+            return node
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+            left, right = _inverse_of(node.left), _inverse_of(node.right)
+            if left is not None and key(left[0]) in eligible:
+                return solve(rewrite(left[0]), left[1], rewrite(node.right))
+            if right is not None and key(right[0]) in eligible:          # B A⁻¹ = (A⁻ᵀ Bᵀ)ᵀ
+                return _attr(solve(rewrite(right[0]), not right[1], _transposed(rewrite(node.left))), "T")
+        if _is_multi_dot(node):
+            factors = node.args[0].elts
+            first, last = _inverse_of(factors[0]), _inverse_of(factors[-1])
+            if first is not None and key(first[0]) in eligible:
+                return solve(rewrite(first[0]), first[1], rewrite(_matmul(factors[1:])))
+            if last is not None and key(last[0]) in eligible:
+                return _attr(solve(rewrite(last[0]), not last[1],
+                                   _transposed(rewrite(_matmul(factors[:-1])))), "T")
+        return type(node)(**{f: rewrite(getattr(node, f)) for f in node._fields if hasattr(node, f)})
+
+    out = []
+    for statement in statements:
+        new = rewrite(statement)
+        new.lineno = 0
+        out.append(new)
+    return out
+
+
+def _is_multi_dot(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and _is_np(node.func, ("np", "linalg", "multi_dot")) and \
+        len(node.args) == 1 and isinstance(node.args[0], ast.List) and len(node.args[0].elts) >= 3
+
+
+def _product_ends(node: ast.AST) -> list[ast.expr]:
+    """The operands of a product that a solve can take the place of: both sides of ``@`` (only
+    the left when both are inverses), the first and last factors of ``multi_dot``."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+        if _inverse_of(node.left) is not None:
+            return [node.left]
+        return [node.right]
+    if _is_multi_dot(node):
+        factors = node.args[0].elts
+        if _inverse_of(factors[0]) is not None:     # the rest, a product again, keeps its last
+            return [factors[0], factors[-1]]
+        return [factors[-1]]
+    return []
+
+
+def _share(statements: list[ast.stmt], taken: set[str]) -> list[ast.stmt]:
+    """Every repeated subexpression computed once, into a temporary before its first use (or the
+    variable an assignment already computes it into). Counts are effective ones: a subexpression
+    inside a shared one counts once for all copies of it."""
+    keys = _Keys()
+    values: list[int | None] = []           # each statement's value key
+    versions: list[Counter] = []            # … and the versions of names assigned more than once
+    top: Counter = Counter()
+    assigned = Counter(t for t in map(_target, statements) if t is not None)
+    for statement in statements:
+        versions.append(Counter(keys.versions))
+        value = getattr(statement, "value", None)
+        k = keys.key(value, {}) if value is not None else None
+        values.append(k)
+        if k is not None:
+            top[k] += 1
+        target = _target(statement)
+        if target is not None and assigned[target] > 1:   # such as _r: the rest are read only
+            keys.versions[target] += 1                    # after their one assignment
+    # occurrences(k) = top(k) + Σ over each parent occurrence: parents first (descending numbers)
+    count = [0] * len(keys.children)
+    for k, n in top.items():
+        count[k] += n
+    worth: dict[int, bool] = {}
+    kinds = {number: parts[0] for parts, number in keys.ids.items()}
+    shared = [False] * len(keys.children)
+    for k in range(len(keys.children) - 1, -1, -1):
+        shared[k] = count[k] >= 2 and kinds[k] in ("Call", "BinOp")
+        passes = 1 if shared[k] else count[k]
+        for child in keys.children[k]:
+            count[child] += passes
+    if not any(shared):
+        return statements
+    available: dict[int, str] = {}
+    out: list[ast.stmt] = []
+
+    def rebuild(node: ast.AST, memo: dict[int, int], version: Counter, is_value: bool):
+        if isinstance(node, list):
+            return [rebuild(item, memo, version, False) for item in node]
+        if not isinstance(node, (ast.expr, ast.keyword)):
+            return node
+        k = keys.key(node, memo)
+        if k in available:
+            return _name(available[k])
+        children = {f: rebuild(getattr(node, f), memo, version, False)
+                    for f in node._fields if hasattr(node, f)}
+        new = type(node)(**children)
+        if shared[k] and not is_value:
+            name = identifier("t", taken)
+            out.append(ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=new, lineno=0))
+            available[k] = name
+            return _name(name)
+        return new
+
+    for statement, k, version in zip(statements, values, versions):
+        keys.versions = version
+        if k is None:
+            out.append(statement)
+            continue
+        value = rebuild(statement.value, {}, version, True)
+        target = _target(statement)
+        new = type(statement)(**{**{f: getattr(statement, f) for f in statement._fields if hasattr(statement, f)},
+                                 "value": value})
+        new.lineno = 0
+        out.append(new)
+        if target is not None and shared[k] and assigned[target] == 1 and k not in available:
+            available[k] = target
+    return out
+
+
+def optimise(statements: list[ast.stmt], taken: set[str], solves: bool = True) -> list[ast.stmt]:
+    """The body (after the input conversions) without dead code, with solves (``solves``: when
+    there are inverses to look at), every repeated subexpression computed once."""
+    statements = _live(statements)
+    if solves:
+        statements = _solves(statements)
+    return _share(statements, taken)
 
 
 def module(functions: list[ast.FunctionDef], helpers: set[str], docstring: str) -> str:
