@@ -271,6 +271,7 @@ def _check_rank(f: E.Expr, x: E.Var) -> None:
 # about 4,000 operations, derives in about 5 s; the Hessian of a σ chain grows with the cube of
 # its depth: 100 levels take about 5 s). Past them matcalc refuses rather than hangs.
 MAX_OPERATIONS = 5_000
+MAX_DEFINITION_DEPTH = 1_000   # one definition nested deeper: split it into definitions
 MAX_HESSIAN_DEPTH = 64
 
 
@@ -280,10 +281,19 @@ def _refuse_too_large(program: ResolvedProgram, output: E.Ref, order: int) -> No
         raise UnsupportedError(f"{output.name} has {len(nodes):,} operations; matcalc differentiates "
                                f"up to {MAX_OPERATIONS:,}", program.spans.get(output.name),
                                hint="differentiate a smaller program", source=program.source)
+    depth: dict[E.Expr, int] = {}       # through definitions
+    local: dict[E.Expr, int] = {}       # within one definition's body
+    for node in nodes:
+        depth[node] = 1 + max((depth[c] for c in node.children), default=0)
+        local[node] = 1 + max((1 if isinstance(c, E.Ref) else local[c] for c in node.children), default=0)
+    deepest = max(d for node, d in local.items() if not isinstance(node, E.Ref))
+    if deepest > MAX_DEFINITION_DEPTH:
+        raise UnsupportedError(f"a definition of the program is nested {deepest:,} operations deep; "
+                               f"matcalc differentiates up to depth {MAX_DEFINITION_DEPTH:,}",
+                               program.spans.get(output.name),
+                               hint="name intermediate results (h1 = σ(x); h2 = σ(h1); …): "
+                                    "definitions may chain without limit", source=program.source)
     if order == 2:
-        depth: dict[E.Expr, int] = {}
-        for node in nodes:
-            depth[node] = 1 + max((depth[c] for c in node.children), default=0)
         if depth[output] > MAX_HESSIAN_DEPTH:
             raise UnsupportedError(f"{output.name} is nested {depth[output]} operations deep; matcalc "
                                    f"takes Hessians up to depth {MAX_HESSIAN_DEPTH}",

@@ -253,8 +253,8 @@ def _describe_expected(expected) -> str:
 
 
 # Programs longer than this (comments aside) are refused before parsing: reading 1 MB would take
-# Lark about 15 s, and no derivation that long is readable. About 10,000 short statements.
-MAX_PROGRAM_CHARACTERS = 200_000
+# Lark about 15 s, and no derivation that long is readable. About 5,000 short statements.
+MAX_PROGRAM_CHARACTERS = 100_000
 
 
 def _refuse_too_long(source: str, lines: list[str]) -> None:

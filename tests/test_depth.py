@@ -11,7 +11,7 @@ import sympy
 import matcalc
 from matcalc import expr as E
 from matcalc.api import Derivation
-from matcalc.derive import derive
+from matcalc.derive import MAX_DEFINITION_DEPTH, derive
 from matcalc.printing.core import Printer
 from matcalc.printing.naming import shared_names, where_clause
 from matcalc.printing.text import TEXT
@@ -75,8 +75,9 @@ def test_normalizer_is_iterative_and_its_budget_is_a_matcalc_error():
 
 
 def test_nested_sigmoids_derive_print_and_compile():
-    # ∂ sum(σ∘⋯∘σ(x))/∂x, 3000 deep: against finite differences of the value
-    x, h = _sigmoid_chain(DEEP)
+    # ∂ sum(σ∘⋯∘σ(x))/∂x, as deep as one definition may be (a recursive pass would need several
+    # frames per level, far past the default recursion limit): against finite differences
+    x, h = _sigmoid_chain(MAX_DEFINITION_DEPTH - 2)
     f = E.ref("f", E.total(h))
     d = Derivation(derive(_program([("f", f)], {"x": x}), ["x"]))
     text = str(d)
@@ -138,7 +139,8 @@ def test_printer_and_naming_on_deep_shared_expressions():
 
 def test_deep_source_end_to_end():
     # depends on the parser being iterative too
-    d = matcalc.derive("x in R^n\nf = sum(" + "σ(" * 1000 + "x" + ")" * 1000 + ")", "x")
+    depth = MAX_DEFINITION_DEPTH - 2
+    d = matcalc.derive("x in R^n\nf = sum(" + "σ(" * depth + "x" + ")" * depth + ")", "x")
     assert str(d).startswith("∂f/∂x")
     assert d.compile()(x=np.array([0.5, -0.5])).shape == (2,)
     d = matcalc.derive("x in R^n\nf = sum(" + "(" * 2000 + "x" + ")" * 2000 + ")", "x")

@@ -295,10 +295,10 @@ def test_comments_do_not_count_towards_the_length_limit():
 
 
 def test_a_program_past_the_operation_limit_is_refused_with_a_position():
-    source = "x in R^3; f = sum(" + "σ(" * 6000 + "x" + ")" * 6000 + ")"
-    with pytest.raises(matcalc.UnsupportedError) as info:
+    source = "x in R^3\n" + "\n".join(f"h{i + 1} = σ(h{i})" if i else "h1 = σ(x)" for i in range(3000)) + "\nf = sum(h3000)"
+    with pytest.raises(matcalc.UnsupportedError, match="operations") as info:
         matcalc.derive(source, "x")
-    assert (info.value.line, info.value.column) == (1, 11)
+    assert (info.value.line, info.value.column) == (3002, 1)   # at the differentiated definition
 
 
 def test_the_hessian_of_a_very_deep_composition_is_refused():
@@ -326,3 +326,16 @@ def test_determinant_of_a_power_needs_one_inverse_of_the_base():
     X = np.eye(4) * 2 + 0.3 * rng.standard_normal((4, 4))
     np.testing.assert_allclose(d.compile()(X=X), 3 * np.linalg.det(X) ** 3 * np.linalg.inv(X).T,
                                rtol=1e-10)
+
+
+def test_ten_thousand_statements_are_refused_before_parsing():
+    source = "x in R^3\nh0 = x\n" + "\n".join(f"h{i + 1} = h{i} + x" for i in range(10_000))
+    with pytest.raises(matcalc.ParseError, match="longer than matcalc reads"):
+        matcalc.derive(source + "\nf = sum(h10000)", "x")
+
+
+def test_a_definition_nested_too_deep_is_refused_with_the_hint_to_name_steps():
+    source = "x in R^3; f = sum(" + "σ(" * 1500 + "x" + ")" * 1500 + ")"
+    with pytest.raises(matcalc.UnsupportedError) as info:
+        matcalc.derive(source, "x")
+    assert "h1 = σ(x)" in info.value.hint
