@@ -200,6 +200,10 @@ class _ToSyntax(Transformer_NonRecursive):
     def name(self, meta, children):
         return s.Name(_span(meta), _name_text(children[0]))
 
+    def group(self, meta, children):
+        inner = children[0]
+        return s.Name(inner.span, inner.text, grouped=True) if isinstance(inner, s.Name) else inner
+
     def call(self, meta, children):
         name, *args = children
         return s.Call(_span(meta), s.Name(_span(name), _name_text(name)), tuple(args))

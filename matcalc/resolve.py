@@ -603,7 +603,7 @@ class _Resolver:
     def split_operand(self, operand: s.Node, rebuild: Callable[[s.Node], s.Node]) -> s.Node | None:
         """A postfix or power on juxtaposed names applies to the last one, as on paper: ``ab²`` is
         a b², ``Wx'`` is W xᵀ — not (a b)², (W x)ᵀ. None when ``operand`` is no such name."""
-        if not isinstance(operand, s.Name) or operand.text in self.defined or operand.text in self.declared \
+        if not isinstance(operand, s.Name) or operand.grouped or operand.text in self.defined or operand.text in self.declared \
                 or operand.text in self.undeclared:
             return None
         parts = self.split(operand.text)

@@ -26,6 +26,7 @@ class Number(Node):
 @dataclass(frozen=True, eq=False)
 class Name(Node):
     text: str
+    grouped: bool = False   # written in parentheses: (ab)² squares the product, ab² only b
 
 
 @dataclass(frozen=True, eq=False)

@@ -339,3 +339,13 @@ def test_a_definition_nested_too_deep_is_refused_with_the_hint_to_name_steps():
     with pytest.raises(matcalc.UnsupportedError) as info:
         matcalc.derive(source, "x")
     assert "h1 = σ(x)" in info.value.hint
+
+
+@pytest.mark.parametrize("source, read", [
+    ("u in R^(1,3); s in R^3; E = (us).^2", "E = (u s)²"),   # the parentheses square the product
+    ("u in R^(1,3); s in R^3; E = us.^2", "E = u s.^2"),     # a power on split names: the last one
+    ("a in R; b in R; f = (ab)^2", "f = (a b)²"),
+])
+def test_parentheses_around_juxtaposed_names_keep_the_product_together(source, read):
+    d = matcalc.derive(source, source.split()[0])
+    assert d.read_as() == [read]
